@@ -1,0 +1,89 @@
+// Command hookd is the webhook service: `hookd serve` runs the API and the
+// delivery workers; the other subcommands administer the store directly, so
+// that a fresh install can be bootstrapped (SPEC §2, §7).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `hookd — signed, durable webhooks for task events
+
+Usage:
+  hookd serve [flags]                      run the API and the delivery workers
+  hookd team create --name NAME            create a team
+  hookd member add --team ID --user ID --role owner|admin|member|viewer
+  hookd credential create --team ID --kind integration|device [--user ID] --name NAME [--expires-in-days N]
+  hookd token --user ID [--ttl DURATION]   mint an HS256 JWT (development and tests)
+  hookd version
+
+Every flag also reads HOOKD_<FLAG> (dashes become underscores); "hookd serve -h" lists them.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// errUsage marks a command-line mistake (exit status 2).
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	err := dispatch(ctx, args, stdout, stderr)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "hookd: %v\n", err)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "hookd: %v\n", err)
+		return 1
+	}
+}
+
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("%w: a command is required", errUsage)
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return serve(ctx, rest, stderr)
+	case "team", "member", "credential":
+		if len(rest) == 0 {
+			return fmt.Errorf("%w: %s needs a subcommand (see hookd help)", errUsage, cmd)
+		}
+		sub := cmd + " " + rest[0]
+		switch sub {
+		case "team create":
+			return teamCreate(ctx, rest[1:], stdout, stderr)
+		case "member add":
+			return memberAdd(ctx, rest[1:], stdout, stderr)
+		case "credential create":
+			return credentialCreate(ctx, rest[1:], stdout, stderr)
+		}
+		return fmt.Errorf("%w: unknown command %q", errUsage, sub)
+	case "token":
+		return token(ctx, rest, stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, versionString())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+}

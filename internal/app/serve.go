@@ -1,0 +1,151 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/hookd/hookd/internal/api"
+	"github.com/hookd/hookd/internal/auth"
+	"github.com/hookd/hookd/internal/config"
+	"github.com/hookd/hookd/internal/delivery"
+	"github.com/hookd/hookd/internal/ingest"
+	"github.com/hookd/hookd/internal/netguard"
+)
+
+// Version is set at build time (-ldflags "-X github.com/hookd/hookd/internal/app.Version=…").
+var Version = "0.1.0-dev"
+
+// UserAgent is sent with every delivery.
+func UserAgent() string { return "hookd/" + Version }
+
+// Serve runs the API and the delivery workers until ctx is canceled, then
+// shuts down in order: stop accepting requests, let in-flight attempts finish
+// (bounded by --delivery-timeout) or release their leases, close the store.
+// ready, when non-nil, receives the bound address once the listener is up.
+func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan<- string) error {
+	if err := cfg.Validate(true); err != nil {
+		return err
+	}
+	schedule, err := delivery.ParseSchedule(cfg.RetrySchedule)
+	if err != nil {
+		return fmt.Errorf("--retry-schedule: %w", err)
+	}
+	policy, err := netguard.NewPolicy(cfg.AllowCIDR)
+	if err != nil {
+		return fmt.Errorf("--allow-cidr: %w", err)
+	}
+	client, err := netguard.NewClient(policy, netguard.ClientOptions{
+		CAFile: cfg.CAFile, Timeout: cfg.DeliveryTimeout, MaxIdleConnsPerHost: cfg.WebhookConcurrency,
+	})
+	if err != nil {
+		return fmt.Errorf("--ca-file: %w", err)
+	}
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("opening the store: %w", err)
+	}
+	defer st.Close()
+	keys, err := LoadKeys(ctx, cfg, st)
+	if err != nil {
+		return err
+	}
+	// The JWKS refresher lives until the process stops serving.
+	jwtCtx, stopJWT := context.WithCancel(context.Background())
+	defer stopJWT()
+	verifier, err := auth.NewVerifier(jwtCtx, auth.JWTConfig{
+		HS256Secret: keys.JWTSecret, JWKSURL: cfg.JWKSURL, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
+	})
+	if err != nil {
+		return fmt.Errorf("JWT configuration: %w", err)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	engine, err := delivery.New(st, delivery.Config{
+		Owner: owner(), Workers: cfg.Workers, PerWebhook: cfg.WebhookConcurrency, Timeout: cfg.DeliveryTimeout,
+		Schedule: schedule, Client: client, Box: keys.Box, UserAgent: UserAgent(), Logger: log, Registerer: reg,
+	})
+	if err != nil {
+		return err
+	}
+	srv := &api.Server{
+		Store: st, Auth: &auth.Authenticator{Dir: st, JWT: verifier}, Box: keys.Box, Policy: policy,
+		Ingest: &ingest.Service{Store: st, Engine: engine}, IngestToken: cfg.IngestToken, Waker: engine,
+		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Logger: log,
+	}
+	httpServer := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("--addr: %w", err)
+	}
+	if cfg.IngestToken == "" {
+		log.Warn("no --ingest-token: the task-event ingest API answers 401 to everyone")
+	}
+
+	workCtx, stopWork := context.WithCancel(context.Background())
+	defer stopWork()
+	var wg sync.WaitGroup
+	engineErr := make(chan error, 1)
+	wg.Add(2)
+	go func() { defer wg.Done(); engineErr <- engine.Run(workCtx) }()
+	go func() { defer wg.Done(); delivery.RunPurger(workCtx, st, cfg.Retention, time.Hour, log) }()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpServer.Serve(ln) }()
+	log.Info("hookd serving", "addr", ln.Addr().String(), "store", storeKind(cfg), "version", Version)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		runErr = err
+	case err := <-engineErr:
+		runErr = fmt.Errorf("delivery engine stopped: %w", err)
+	}
+	log.Info("hookd shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := httpServer.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Warn("HTTP shutdown", "err", err)
+	}
+	stopWork()
+	wg.Wait()
+	log.Info("hookd stopped")
+	return runErr
+}
+
+// owner names this process in the leases it takes.
+func owner() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}
+
+func storeKind(cfg *config.Config) string {
+	if cfg.IsPostgres() {
+		return "postgres"
+	}
+	return "sqlite:" + cfg.DataDir
+}

@@ -1,0 +1,100 @@
+// Package app wires hookd together from its configuration: it opens the
+// store, loads or generates key material, and runs the API and the delivery
+// engine (Serve). The command line (cmd/hookd) and the demo use it.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/hookd/hookd/internal/config"
+	"github.com/hookd/hookd/internal/secretbox"
+	"github.com/hookd/hookd/internal/store"
+	"github.com/hookd/hookd/internal/store/postgres"
+	"github.com/hookd/hookd/internal/store/sqlite"
+)
+
+const (
+	dbFile         = "hookd.db"
+	masterKeyFile  = "master.key"
+	jwtSecretFile  = "jwt-secret"
+	fingerprintKey = "master_key_fingerprint"
+)
+
+// OpenStore opens (and migrates) the configured store.
+func OpenStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
+	if cfg.IsPostgres() {
+		return postgres.Open(ctx, postgres.Options{URL: cfg.Database})
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating --data-dir: %w", err)
+	}
+	return sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.DataDir, dbFile)})
+}
+
+// Keys is the key material of a running hookd.
+type Keys struct {
+	Box       *secretbox.Box
+	JWTSecret []byte // nil: HS256 tokens are not accepted
+}
+
+// LoadKeys resolves --master-key and --jwt-secret. On the embedded store
+// missing ones are generated into --data-dir (mode 0600); on PostgreSQL every
+// process must share them, so the master key is required, and the store's
+// recorded fingerprint must match it.
+func LoadKeys(ctx context.Context, cfg *config.Config, st store.Store) (Keys, error) {
+	var keys Keys
+	rawKey := cfg.MasterKey
+	if rawKey == "" {
+		if cfg.IsPostgres() {
+			return keys, errors.New("--master-key (or HOOKD_MASTER_KEY) is required with PostgreSQL: every process must share it; generate one with: head -c 32 /dev/urandom | base64")
+		}
+		var err error
+		if rawKey, err = secretbox.LoadOrCreateFile(filepath.Join(cfg.DataDir, masterKeyFile), secretbox.GenerateKey); err != nil {
+			return keys, fmt.Errorf("master key file: %w", err)
+		}
+	}
+	key, err := secretbox.ParseKey(rawKey)
+	if err != nil {
+		return keys, fmt.Errorf("--master-key: %w", err)
+	}
+	if keys.Box, err = secretbox.New(key); err != nil {
+		return keys, err
+	}
+	recorded, err := st.EnsureMeta(ctx, fingerprintKey, keys.Box.Fingerprint())
+	if err != nil {
+		return keys, fmt.Errorf("recording the master key fingerprint: %w", err)
+	}
+	if recorded != keys.Box.Fingerprint() {
+		return keys, fmt.Errorf("%w: this store's webhook secrets were encrypted with another master key (fingerprint %s, this key %s); refusing to start", store.ErrKeyMismatch, recorded, keys.Box.Fingerprint())
+	}
+	keys.JWTSecret, err = LoadJWTSecret(cfg)
+	return keys, err
+}
+
+// LoadJWTSecret resolves the HS256 secret: --jwt-secret, else none when
+// --jwks-url is set (asymmetric tokens only), else (embedded store only) a
+// secret generated into --data-dir on first use.
+func LoadJWTSecret(cfg *config.Config) ([]byte, error) {
+	switch {
+	case cfg.JWTSecret != "":
+		return []byte(cfg.JWTSecret), nil
+	case cfg.JWKSURL != "":
+		return nil, nil
+	case cfg.IsPostgres():
+		return nil, errors.New("--jwt-secret (or --jwks-url) is required with PostgreSQL: every process must share it")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating --data-dir: %w", err)
+	}
+	secret, err := secretbox.LoadOrCreateFile(filepath.Join(cfg.DataDir, jwtSecretFile), func() (string, error) {
+		return secretbox.GenerateSecret("", 48)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("JWT secret file: %w", err)
+	}
+	return []byte(secret), nil
+}

@@ -1,0 +1,101 @@
+package ingest
+
+import (
+	"bytes"
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hookd/hookd/internal/jsonobj"
+)
+
+var eventFields = []string{"team_id", "task_id", "task_status", "task_output", "task_error", "timestamp"}
+
+// Parse decodes one event as the ingest API receives it. Unknown fields,
+// wrong types and malformed ids are errors naming the field.
+func Parse(body []byte) (TaskEvent, error) {
+	obj, err := jsonobj.Decode(body, eventFields...)
+	if err != nil {
+		return TaskEvent{}, err
+	}
+	var ev TaskEvent
+	var teamID, taskID, ts string
+	if err := obj.Required("team_id", &teamID); err != nil {
+		return ev, err
+	}
+	if ev.TeamID, err = parseUUID("team_id", teamID); err != nil {
+		return ev, err
+	}
+	if err := obj.Required("task_id", &taskID); err != nil {
+		return ev, err
+	}
+	if ev.TaskID, err = parseUUID("task_id", taskID); err != nil {
+		return ev, err
+	}
+	if err := obj.Required("task_status", &ev.TaskStatus); err != nil {
+		return ev, err
+	}
+	if obj.Has("task_output") && !obj.IsNull("task_output") {
+		ev.TaskOutput = obj["task_output"]
+	}
+	if obj.Has("task_error") && !obj.IsNull("task_error") {
+		if _, err := obj.Get("task_error", &ev.TaskError); err != nil {
+			return ev, err
+		}
+	}
+	if obj.Has("timestamp") && !obj.IsNull("timestamp") {
+		if _, err := obj.Get("timestamp", &ts); err != nil {
+			return ev, err
+		}
+		t, err := time.Parse(time.RFC3339Nano, ts)
+		if err != nil {
+			return ev, jsonobj.Errorf("timestamp", "must be an RFC 3339 date-time such as 2026-02-16T09:00:00Z")
+		}
+		ev.Timestamp = t
+	}
+	return ev, Validate(ev)
+}
+
+// Validate applies SPEC §4's rules to an event, however it arrived.
+func Validate(ev TaskEvent) error {
+	switch {
+	case ev.TeamID == uuid.Nil:
+		return jsonobj.Errorf("team_id", "is required")
+	case ev.TaskID == uuid.Nil:
+		return jsonobj.Errorf("task_id", "is required")
+	}
+	switch ev.TaskStatus {
+	case "completed":
+		if ev.TaskError != "" {
+			return jsonobj.Errorf("task_error", "must be empty when task_status is completed")
+		}
+		trimmed := bytes.TrimSpace(ev.TaskOutput)
+		if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed) {
+			return jsonobj.Errorf("task_output", "must be a JSON object when task_status is completed")
+		}
+	case "failed":
+		if ev.TaskError == "" {
+			return jsonobj.Errorf("task_error", "must give the reason when task_status is failed")
+		}
+		if t := bytes.TrimSpace(ev.TaskOutput); len(t) != 0 && string(t) != "null" {
+			return jsonobj.Errorf("task_output", "must be null when task_status is failed")
+		}
+	default:
+		return jsonobj.Errorf("task_status", "must be completed or failed")
+	}
+	if !ev.Timestamp.IsZero() && (ev.Timestamp.Year() < 1 || ev.Timestamp.UTC().Year() > 9999) {
+		return jsonobj.Errorf("timestamp", "is out of range")
+	}
+	return nil
+}
+
+func parseUUID(field, s string) (uuid.UUID, error) {
+	id, err := uuid.Parse(s)
+	if err != nil || len(s) != 36 {
+		return uuid.Nil, jsonobj.Errorf(field, "must be a UUID")
+	}
+	if id == uuid.Nil {
+		return uuid.Nil, jsonobj.Errorf(field, "must not be the nil UUID")
+	}
+	return id, nil
+}

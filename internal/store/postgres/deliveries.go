@@ -1,0 +1,220 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hookd/hookd/internal/store"
+)
+
+// purgeChunk bounds each purge statement, so retention never holds locks on
+// a large part of the log at once.
+const purgeChunk = 1000
+
+const deliveryColumns = `d.id, d.event_id, d.webhook_id, d.team_id, d.event_type, e.task_id, d.status,
+	d.attempt_count, d.next_attempt_at, d.last_status_code, d.last_error, d.created_at, d.completed_at`
+
+// ListDeliveries lists a webhook's deliveries, newest first. A webhook that
+// is not in the team (or deleted) is ErrNotFound.
+func (s *Store) ListDeliveries(ctx context.Context, teamID, webhookID uuid.UUID, f store.DeliveryFilter, p store.Page) ([]store.Delivery, int, error) {
+	if err := checkPage(p); err != nil {
+		return nil, 0, err
+	}
+	var taskID *uuid.UUID
+	if f.TaskID != uuid.Nil {
+		taskID = &f.TaskID
+	}
+	const where = ` FROM deliveries d JOIN events e ON e.id = d.event_id
+		WHERE d.webhook_id = $1 AND d.team_id = $2 AND ($3 = '' OR d.status = $3)
+			AND ($4::uuid IS NULL OR e.task_id = $4)`
+	b := &pgx.Batch{}
+	b.Queue(`SELECT 1 FROM webhooks WHERE id = $1 AND team_id = $2`, webhookID, teamID)
+	b.Queue(`SELECT count(*)`+where, webhookID, teamID, f.Status, taskID)
+	b.Queue(`SELECT `+deliveryColumns+where+` ORDER BY d.created_at DESC, d.id DESC LIMIT $5 OFFSET $6`,
+		webhookID, teamID, f.Status, taskID, p.Size, p.Offset())
+	br := s.pool.SendBatch(ctx, b)
+	defer br.Close()
+	var one, total int
+	if err := br.QueryRow().Scan(&one); err != nil {
+		return nil, 0, mapErr("list deliveries", err)
+	}
+	if err := br.QueryRow().Scan(&total); err != nil {
+		return nil, 0, mapErr("count deliveries", err)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, 0, mapErr("list deliveries", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Delivery, error) { return scanDelivery(r) })
+	if err != nil {
+		return nil, 0, mapErr("list deliveries", err)
+	}
+	return list, total, nil
+}
+
+// GetDelivery returns one delivery with its request body and attempts.
+func (s *Store) GetDelivery(ctx context.Context, teamID, webhookID, deliveryID uuid.UUID) (store.DeliveryDetail, error) {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT `+deliveryColumns+`, e.body FROM deliveries d JOIN events e ON e.id = d.event_id
+		JOIN webhooks w ON w.id = d.webhook_id AND w.team_id = d.team_id
+		WHERE d.id = $1 AND d.webhook_id = $2 AND d.team_id = $3`, deliveryID, webhookID, teamID)
+	b.Queue(`SELECT attempt_number, started_at, duration_ms, status_code, error, response_body
+		FROM attempts WHERE delivery_id = $1 ORDER BY attempt_number, id`, deliveryID)
+	br := s.pool.SendBatch(ctx, b)
+	defer br.Close()
+	var dd store.DeliveryDetail
+	var err error
+	dd.Delivery, err = scanDelivery(br.QueryRow(), &dd.RequestBody)
+	if err != nil {
+		return store.DeliveryDetail{}, mapErr("get delivery", err)
+	}
+	dd.Attempts = []store.Attempt{}
+	var a store.Attempt
+	var code *int
+	var body []byte
+	_, err = pgx.ForEachRow(mustQuery(br), []any{&a.AttemptNumber, &a.StartedAt, &a.DurationMS, &code, &a.Error, &body}, func() error {
+		a.DeliveryID, a.StartedAt, a.StatusCode, a.ResponseBody = deliveryID, utc(a.StartedAt), code, string(body)
+		dd.Attempts = append(dd.Attempts, a)
+		a, code = store.Attempt{}, nil
+		return nil
+	})
+	if err != nil {
+		return store.DeliveryDetail{}, mapErr("get attempts", err)
+	}
+	return dd, nil
+}
+
+// Redeliver queues a new delivery of the delivery's event to the same webhook,
+// due now, with the full retry schedule ahead of it.
+func (s *Store) Redeliver(ctx context.Context, teamID, webhookID, deliveryID uuid.UUID, now time.Time) (uuid.UUID, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("postgres: redeliver: %w", err)
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		status, err := webhookStatus(ctx, tx, teamID, webhookID)
+		if err != nil {
+			return err
+		}
+		var one int
+		err = tx.QueryRow(ctx, `SELECT 1 FROM deliveries WHERE id = $1 AND webhook_id = $2 AND team_id = $3`,
+			deliveryID, webhookID, teamID).Scan(&one)
+		if err != nil {
+			return mapErr("get delivery", err)
+		}
+		if status != store.WebhookActive {
+			return store.ErrWebhookDisabled
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO deliveries (id, event_id, webhook_id, team_id, event_type, status,
+				attempt_count, next_attempt_at, created_at)
+			SELECT $1, event_id, webhook_id, team_id, event_type, 'pending', 0, $3, $3
+			FROM deliveries WHERE id = $2`, id, deliveryID, now)
+		if err != nil {
+			return mapErr("redeliver", err)
+		}
+		return notify(ctx, tx, s.channel)
+	})
+	if err != nil {
+		return uuid.Nil, err
+	}
+	return id, nil
+}
+
+// CreateTestDelivery writes the test event ev and one delivery of it to the
+// webhook, due at ev.CreatedAt.
+func (s *Store) CreateTestDelivery(ctx context.Context, teamID, webhookID uuid.UUID, ev store.NewEvent) (uuid.UUID, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("postgres: test delivery: %w", err)
+	}
+	if ev.CreatedAt.IsZero() {
+		ev.CreatedAt = time.Now()
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		status, err := webhookStatus(ctx, tx, teamID, webhookID)
+		if err != nil {
+			return err
+		}
+		if status != store.WebhookActive {
+			return store.ErrWebhookDisabled
+		}
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO events (id, team_id, task_id, event_type, task_status, body, delivery_count, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, 1, $7)`,
+			ev.ID, teamID, ev.TaskID, ev.EventType, ev.TaskStatus, ev.Body, ev.CreatedAt)
+		b.Queue(`INSERT INTO deliveries (id, event_id, webhook_id, team_id, event_type, status,
+				attempt_count, next_attempt_at, created_at)
+			VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)`,
+			id, ev.ID, webhookID, teamID, ev.EventType, ev.CreatedAt)
+		queueNotify(b, s.channel)
+		return mapErr("test delivery", tx.SendBatch(ctx, b).Close())
+	})
+	if err != nil {
+		return uuid.Nil, err
+	}
+	return id, nil
+}
+
+// webhookStatus returns the status of the team's webhook, holding it
+// FOR KEY SHARE so a disable waits and then cancels what tx inserts.
+func webhookStatus(ctx context.Context, tx pgx.Tx, teamID, webhookID uuid.UUID) (string, error) {
+	var status string
+	err := tx.QueryRow(ctx, `SELECT status FROM webhooks WHERE id = $1 AND team_id = $2 FOR KEY SHARE`,
+		webhookID, teamID).Scan(&status)
+	return status, mapErr("get webhook", err)
+}
+
+func notify(ctx context.Context, tx pgx.Tx, channel string) error {
+	_, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, channel)
+	return mapErr("notify", err)
+}
+
+// Purge deletes, in chunks of purgeChunk deliveries each committed alone,
+// the terminal deliveries completed before before with their attempts, then
+// the events created before before that no delivery refers to any more. It
+// returns the number of rows deleted (deliveries, attempts and events).
+func (s *Store) Purge(ctx context.Context, before time.Time) (int, error) {
+	total := 0
+	for {
+		var deliveries, attempts int
+		err := s.pool.QueryRow(ctx, `WITH doomed AS (
+				SELECT id FROM deliveries WHERE status <> 'pending' AND completed_at < $1 LIMIT $2),
+			gone_attempts AS (DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM doomed) RETURNING 1),
+			gone AS (DELETE FROM deliveries WHERE id IN (SELECT id FROM doomed) RETURNING 1)
+			SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM gone_attempts)`,
+			before, purgeChunk).Scan(&deliveries, &attempts)
+		if err != nil {
+			return total, mapErr("purge deliveries", err)
+		}
+		total += deliveries + attempts
+		if deliveries < purgeChunk {
+			break
+		}
+	}
+	for {
+		tag, err := s.pool.Exec(ctx, `DELETE FROM events WHERE id IN (SELECT e.id FROM events e
+			WHERE e.created_at < $1 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) LIMIT $2)`,
+			before, purgeChunk)
+		if err != nil {
+			return total, mapErr("purge events", err)
+		}
+		total += int(tag.RowsAffected())
+		if tag.RowsAffected() < purgeChunk {
+			return total, nil
+		}
+	}
+}
+
+func scanDelivery(row pgx.Row, extra ...any) (store.Delivery, error) {
+	var d store.Delivery
+	dest := append([]any{&d.ID, &d.EventID, &d.WebhookID, &d.TeamID, &d.EventType, &d.TaskID, &d.Status,
+		&d.AttemptCount, &d.NextAttemptAt, &d.LastStatusCode, &d.LastError, &d.CreatedAt, &d.CompletedAt}, extra...)
+	err := row.Scan(dest...)
+	d.CreatedAt = utc(d.CreatedAt)
+	d.NextAttemptAt, d.CompletedAt = utcPtr(d.NextAttemptAt), utcPtr(d.CompletedAt)
+	return d, err
+}

@@ -1,0 +1,21 @@
+// Package postgres is hookd's scale-out store: store.Store on PostgreSQL,
+// shared by any number of hookd processes.
+//
+// The design in a few lines:
+//
+//   - The deliveries table is the queue. Lease takes due rows with
+//     FOR UPDATE SKIP LOCKED, so two processes never lease the same row, and
+//     reads the webhook's current URL and secret in the same transaction.
+//     An expired lease is the crash-recovery path: the row is due again.
+//   - Durable writes (IngestEvents, RecordOutcomes) go through one writer
+//     goroutine per Store that group-commits: it collects every call waiting
+//     and writes them in one transaction, so concurrent callers share one
+//     flush. The calls of a round are first merged into set-based statements;
+//     if that fails, each call is replayed in its own SAVEPOINT so only the
+//     faulty call fails (groupcommit.go).
+//   - Every transaction that makes work due sends pg_notify on a channel
+//     named after the schema; each Store listens on a dedicated connection
+//     and turns notifications into Wakeups() (wakeups.go).
+//   - Migrations are embedded goose files, applied under a session advisory
+//     lock so processes starting together migrate once.
+package postgres

@@ -1,0 +1,240 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/hookd/hookd/internal/store"
+)
+
+// Group commit. One writer goroutine per Store takes every IngestEvents and
+// RecordOutcomes call waiting and writes them in one transaction: N callers
+// share one commit flush instead of paying one each. While a round commits,
+// new callers queue on the channel; the next round takes them all.
+//
+// Within a round the ingest calls are merged into one ingestTx and the
+// outcome calls into one outcomesTx, each under a SAVEPOINT. Should a merged
+// step fail, it is rolled back to its savepoint and its calls are replayed
+// one savepoint each, so the failure stays with the call that caused it.
+
+const (
+	defaultMaxRoundCalls = 256
+	// maxRoundEvents bounds a round's size; a batch call may hold 1000 events.
+	maxRoundEvents = 4000
+	// maxRoundTries bounds reruns of a round PostgreSQL aborted as a deadlock
+	// victim or serialization failure.
+	maxRoundTries = 5
+	// roundTimeout bounds one round; callers may have gone, the round cannot wait forever.
+	roundTimeout = 60 * time.Second
+)
+
+// writeCall is one IngestEvents or RecordOutcomes call.
+type writeCall struct {
+	ctx      context.Context
+	ingest   []*ingestItem // an ingest call, or
+	outcomes []store.Outcome
+
+	// Set by the writer before done is closed.
+	results []store.IngestResult
+	err     error
+	done    chan struct{}
+}
+
+type writer struct {
+	pool     *pgxpool.Pool
+	channel  string
+	maxCalls int
+	calls    chan *writeCall
+	quit     chan struct{}
+	exited   chan struct{}
+	// rounds counts committed rounds (tests observe the grouping).
+	rounds atomic.Int64
+}
+
+func startWriter(pool *pgxpool.Pool, channel string, maxCalls int) *writer {
+	if maxCalls <= 0 {
+		maxCalls = defaultMaxRoundCalls
+	}
+	w := &writer{pool: pool, channel: channel, maxCalls: maxCalls,
+		calls: make(chan *writeCall), quit: make(chan struct{}), exited: make(chan struct{})}
+	go w.loop()
+	return w
+}
+
+// stop lets a round in progress finish, then ends the writer.
+func (w *writer) stop() {
+	close(w.quit)
+	<-w.exited
+}
+
+// submit hands c to the writer and waits for its round to commit. A caller
+// whose ctx ends while waiting gets ctx's error; its writes may still commit.
+func (w *writer) submit(c *writeCall) error {
+	c.done = make(chan struct{})
+	select {
+	case w.calls <- c:
+	case <-c.ctx.Done():
+		return c.ctx.Err()
+	case <-w.quit:
+		return errClosed
+	}
+	select {
+	case <-c.done:
+		return c.err
+	case <-c.ctx.Done():
+		return c.ctx.Err()
+	}
+}
+
+func (w *writer) loop() {
+	defer close(w.exited)
+	for {
+		var first *writeCall
+		select {
+		case first = <-w.calls:
+		case <-w.quit:
+			return
+		}
+		round := w.collect(first)
+		w.run(round)
+		for _, c := range round {
+			close(c.done)
+		}
+	}
+}
+
+// collect takes first and every call already waiting, up to the round limits.
+func (w *writer) collect(first *writeCall) []*writeCall {
+	round := []*writeCall{first}
+	events := len(first.ingest) + len(first.outcomes)
+	for len(round) < w.maxCalls && events < maxRoundEvents {
+		select {
+		case c := <-w.calls:
+			round = append(round, c)
+			events += len(c.ingest) + len(c.outcomes)
+		default:
+			return round
+		}
+	}
+	return round
+}
+
+// run writes a round, running it again when PostgreSQL rolled it back as a
+// deadlock victim (rounds of several processes can lock webhooks and
+// deliveries in different orders).
+func (w *writer) run(round []*writeCall) {
+	live := round[:0:0]
+	for _, c := range round {
+		if err := c.ctx.Err(); err != nil {
+			c.err = err // gone before its round began: write nothing
+			continue
+		}
+		live = append(live, c)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), roundTimeout)
+	defer cancel()
+	var err error
+	for try := 1; try <= maxRoundTries; try++ {
+		for _, c := range live {
+			c.err, c.results = nil, nil
+		}
+		err = pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error { return w.writeRound(ctx, tx, live) })
+		if !retryable(err) {
+			break
+		}
+		time.Sleep(time.Duration(try) * 5 * time.Millisecond)
+	}
+	if err != nil {
+		for _, c := range live {
+			c.err = fmt.Errorf("postgres: group commit: %w", err)
+		}
+		return
+	}
+	w.rounds.Add(1)
+}
+
+func (w *writer) writeRound(ctx context.Context, tx pgx.Tx, round []*writeCall) error {
+	var ingests, outcomes []*writeCall
+	for _, c := range round {
+		if c.ingest != nil {
+			ingests = append(ingests, c)
+		} else {
+			outcomes = append(outcomes, c)
+		}
+	}
+	if err := inSavepoints(ctx, tx, ingests, w.ingest); err != nil {
+		return err
+	}
+	return inSavepoints(ctx, tx, outcomes, w.record)
+}
+
+// ingest runs the merged ingest of calls and hands each call its results.
+func (w *writer) ingest(ctx context.Context, tx pgx.Tx, calls []*writeCall) error {
+	var items []*ingestItem
+	for _, c := range calls {
+		items = append(items, c.ingest...)
+	}
+	results, err := ingestTx(ctx, tx, w.channel, items)
+	if err != nil {
+		return err
+	}
+	for _, c := range calls {
+		c.results, results = results[:len(c.ingest):len(c.ingest)], results[len(c.ingest):]
+	}
+	return nil
+}
+
+func (w *writer) record(ctx context.Context, tx pgx.Tx, calls []*writeCall) error {
+	var all []store.Outcome
+	for _, c := range calls {
+		all = append(all, c.outcomes...)
+	}
+	return outcomesTx(ctx, tx, w.channel, all)
+}
+
+// inSavepoints runs step for all calls under one savepoint; when that fails,
+// it replays each call under its own savepoint and charges the failure to
+// the calls that still fail. A retryable error aborts the round instead: the
+// whole transaction has to start again.
+func inSavepoints(ctx context.Context, tx pgx.Tx, calls []*writeCall, step func(context.Context, pgx.Tx, []*writeCall) error) error {
+	if len(calls) == 0 {
+		return nil
+	}
+	err := inSavepoint(ctx, tx, calls, step)
+	switch {
+	case err == nil:
+		return nil
+	case retryable(err):
+		return err
+	case len(calls) == 1:
+		calls[0].err = err
+		return nil
+	}
+	for _, c := range calls {
+		one := []*writeCall{c}
+		if err := inSavepoint(ctx, tx, one, step); err != nil {
+			if retryable(err) {
+				return err
+			}
+			c.err = err
+		}
+	}
+	return nil
+}
+
+func inSavepoint(ctx context.Context, tx pgx.Tx, calls []*writeCall, step func(context.Context, pgx.Tx, []*writeCall) error) error {
+	sp, err := tx.Begin(ctx) // pgx: a nested transaction is a SAVEPOINT
+	if err != nil {
+		return err
+	}
+	if err := step(ctx, sp, calls); err != nil {
+		_ = sp.Rollback(ctx)
+		return err
+	}
+	return sp.Commit(ctx)
+}

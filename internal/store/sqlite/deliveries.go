@@ -1,0 +1,194 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hookd/hookd/internal/store"
+)
+
+const deliveryColumns = `d.id, d.event_id, d.webhook_id, d.team_id, d.event_type, d.task_id, d.status, d.attempt_count,
+	d.next_attempt_at, d.last_status_code, d.last_error, d.created_at, d.completed_at`
+
+// ListDeliveries reads the webhook check, the count and the page in one
+// read transaction, so the total matches the rows.
+func (s *Store) ListDeliveries(ctx context.Context, teamID, webhookID uuid.UUID, f store.DeliveryFilter, p store.Page) ([]store.Delivery, int, error) {
+	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, 0, err
+	}
+	defer tx.Rollback()
+	if ok, err := exists(tx.QueryRowContext(ctx, `SELECT 1 FROM webhooks WHERE id = ? AND team_id = ?`,
+		webhookID.String(), teamID.String())); err != nil || !ok {
+		if err == nil {
+			err = store.ErrNotFound
+		}
+		return nil, 0, err
+	}
+	task := ""
+	if f.TaskID != uuid.Nil {
+		task = f.TaskID.String()
+	}
+	const where = `WHERE d.webhook_id = ?1 AND d.team_id = ?2 AND (?3 = '' OR d.status = ?3) AND (?4 = '' OR d.task_id = ?4)`
+	var total int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM deliveries d `+where,
+		webhookID.String(), teamID.String(), f.Status, task).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	limit, offset := limits(p)
+	rows, err := tx.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries d `+where+`
+		ORDER BY d.created_at DESC, d.id DESC LIMIT ?5 OFFSET ?6`,
+		webhookID.String(), teamID.String(), f.Status, task, limit, offset)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	out := []store.Delivery{}
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, d)
+	}
+	return out, total, rows.Err()
+}
+
+// GetDelivery returns a delivery of a webhook that still exists in the team,
+// with the body it sends and its attempts in order.
+func (s *Store) GetDelivery(ctx context.Context, teamID, webhookID, deliveryID uuid.UUID) (store.DeliveryDetail, error) {
+	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return store.DeliveryDetail{}, err
+	}
+	defer tx.Rollback()
+	row := tx.QueryRowContext(ctx, `SELECT `+deliveryColumns+`, e.body
+		FROM deliveries d JOIN events e ON e.id = d.event_id JOIN webhooks h ON h.id = d.webhook_id
+		WHERE d.id = ?1 AND d.webhook_id = ?2 AND d.team_id = ?3 AND h.team_id = ?3`,
+		deliveryID.String(), webhookID.String(), teamID.String())
+	var dd store.DeliveryDetail
+	dd.Delivery, err = scanDelivery(row, &dd.RequestBody)
+	if err != nil {
+		return store.DeliveryDetail{}, noRows(err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT attempt_number, started_at, duration_ms, status_code, error, response_body
+		FROM attempts WHERE delivery_id = ? ORDER BY attempt_number, rowid`, deliveryID.String())
+	if err != nil {
+		return store.DeliveryDetail{}, err
+	}
+	defer rows.Close()
+	dd.Attempts = []store.Attempt{}
+	for rows.Next() {
+		a := store.Attempt{DeliveryID: deliveryID}
+		var started int64
+		var code sql.NullInt64
+		var errText sql.NullString
+		if err := rows.Scan(&a.AttemptNumber, &started, &a.DurationMS, &code, &errText, &a.ResponseBody); err != nil {
+			return store.DeliveryDetail{}, err
+		}
+		a.StartedAt = fromTS(started)
+		a.StatusCode = fromNullInt(code)
+		a.Error = fromNullString(errText)
+		dd.Attempts = append(dd.Attempts, a)
+	}
+	return dd, rows.Err()
+}
+
+// Redeliver queues the same event to the same webhook again, with a full
+// retry schedule. The event's ingest delivery count is unchanged.
+func (s *Store) Redeliver(ctx context.Context, teamID, webhookID, deliveryID uuid.UUID, now time.Time) (uuid.UUID, error) {
+	var id uuid.UUID
+	err := s.write(ctx, func(w *wtx) error {
+		status, err := webhookStatus(w, teamID, webhookID)
+		if err != nil {
+			return err
+		}
+		var eventID, taskID uuid.UUID
+		var eventType string
+		if err := w.queryRow(`SELECT event_id, event_type, task_id FROM deliveries WHERE id = ? AND webhook_id = ? AND team_id = ?`,
+			deliveryID.String(), webhookID.String(), teamID.String()).Scan(&eventID, &eventType, &taskID); err != nil {
+			return noRows(err)
+		}
+		if status != store.WebhookActive {
+			return store.ErrWebhookDisabled
+		}
+		id, err = insertPending(w, eventID, webhookID, teamID, eventType, taskID, orNow(now))
+		return err
+	})
+	if err != nil {
+		return uuid.Nil, err
+	}
+	return id, nil
+}
+
+// CreateTestDelivery writes ev (a webhook.test event) and one delivery to the
+// webhook, whatever its subscriptions.
+func (s *Store) CreateTestDelivery(ctx context.Context, teamID, webhookID uuid.UUID, ev store.NewEvent) (uuid.UUID, error) {
+	var id uuid.UUID
+	err := s.write(ctx, func(w *wtx) error {
+		status, err := webhookStatus(w, teamID, webhookID)
+		if err != nil {
+			return err
+		}
+		if status != store.WebhookActive {
+			return store.ErrWebhookDisabled
+		}
+		now := time.Now()
+		if _, err := w.exec(`INSERT INTO events (id, team_id, task_id, event_type, task_status, body, delivery_count, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, 1, ?)`,
+			ev.ID.String(), teamID.String(), ev.TaskID.String(), ev.EventType, ev.TaskStatus, nonNilBytes(ev.Body),
+			ts(orNow(ev.CreatedAt))); err != nil {
+			return uniqueToConflict(err)
+		}
+		id, err = insertPending(w, ev.ID, webhookID, teamID, ev.EventType, ev.TaskID, now)
+		return err
+	})
+	if err != nil {
+		return uuid.Nil, err
+	}
+	return id, nil
+}
+
+// webhookStatus reads a webhook's status in the team, or ErrNotFound.
+func webhookStatus(w *wtx, teamID, webhookID uuid.UUID) (string, error) {
+	var status string
+	err := w.queryRow(`SELECT status FROM webhooks WHERE id = ? AND team_id = ?`, webhookID.String(), teamID.String()).Scan(&status)
+	return status, noRows(err)
+}
+
+// insertPending adds an unleased delivery due at now.
+func insertPending(w *wtx, eventID, webhookID, teamID uuid.UUID, eventType string, taskID uuid.UUID, now time.Time) (uuid.UUID, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.Nil, err
+	}
+	_, err = w.exec(`INSERT INTO deliveries (id, event_id, webhook_id, team_id, event_type, task_id, status,
+		attempt_count, next_attempt_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)`,
+		id.String(), eventID.String(), webhookID.String(), teamID.String(), eventType, taskID.String(), ts(now), ts(now))
+	return id, err
+}
+
+// scanDelivery reads deliveryColumns, then any extra destinations.
+func scanDelivery(r scanner, extra ...any) (store.Delivery, error) {
+	var (
+		d          store.Delivery
+		next, done sql.NullInt64
+		code       sql.NullInt64
+		lastErr    sql.NullString
+		created    int64
+	)
+	dest := append([]any{&d.ID, &d.EventID, &d.WebhookID, &d.TeamID, &d.EventType, &d.TaskID, &d.Status, &d.AttemptCount,
+		&next, &code, &lastErr, &created, &done}, extra...)
+	if err := r.Scan(dest...); err != nil {
+		return store.Delivery{}, err
+	}
+	d.NextAttemptAt = fromNullTS(next)
+	d.LastStatusCode = fromNullInt(code)
+	d.LastError = fromNullString(lastErr)
+	d.CreatedAt = fromTS(created)
+	d.CompletedAt = fromNullTS(done)
+	return d, nil
+}

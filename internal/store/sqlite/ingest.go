@@ -1,0 +1,177 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hookd/hookd/internal/store"
+)
+
+// target is an active webhook an event may fan out to.
+type target struct {
+	id        uuid.UUID
+	url       string
+	secretEnc []byte
+	events    string
+}
+
+// IngestEvents writes the whole slice as one job of the writer, so it shares
+// its commit with whatever else is waiting.
+func (s *Store) IngestEvents(ctx context.Context, events []store.NewEvent, opt store.IngestOptions) ([]store.IngestResult, error) {
+	if len(events) == 0 {
+		return []store.IngestResult{}, nil
+	}
+	var results []store.IngestResult
+	err := s.write(ctx, func(w *wtx) error {
+		in := ingester{w: w, lease: opt.Lease, now: time.Now(), targets: map[uuid.UUID][]target{}}
+		results = make([]store.IngestResult, len(events))
+		for i, ev := range events {
+			r, err := in.one(ev)
+			if err != nil {
+				return err
+			}
+			results[i] = r
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// ingester holds what one ingest job reuses across its events.
+type ingester struct {
+	w       *wtx
+	lease   *store.LeaseRequest
+	now     time.Time
+	targets map[uuid.UUID][]target // active webhooks per team, loaded once per job
+}
+
+// one writes an event and its deliveries, or answers a repeat of its task.
+func (in *ingester) one(ev store.NewEvent) (store.IngestResult, error) {
+	hooks, err := in.teamTargets(ev.TeamID)
+	if err != nil {
+		return store.IngestResult{}, err
+	}
+	var fanout []target
+	for _, t := range hooks {
+		if subscribed(t.events, ev.EventType) {
+			fanout = append(fanout, t)
+		}
+	}
+	created := orNow(ev.CreatedAt)
+	n, err := affected(in.w.exec(`INSERT INTO events (id, team_id, task_id, event_type, task_status, body, delivery_count, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		ev.ID.String(), ev.TeamID.String(), ev.TaskID.String(), ev.EventType, ev.TaskStatus, nonNilBytes(ev.Body),
+		len(fanout), ts(created)))
+	if err != nil {
+		return store.IngestResult{}, err
+	}
+	if n == 0 {
+		return in.repeat(ev)
+	}
+	res := store.IngestResult{EventID: ev.ID, DeliveryCount: len(fanout)}
+	// Due at the emission time, but never in the future: a skewed clock in
+	// the task runtime must not hold a delivery back.
+	due := created
+	if due.After(in.now) {
+		due = in.now
+	}
+	for _, t := range fanout {
+		l, err := in.delivery(ev, t, due)
+		if err != nil {
+			return store.IngestResult{}, err
+		}
+		if l != nil {
+			res.Leased = append(res.Leased, *l)
+		}
+	}
+	return res, nil
+}
+
+// repeat answers an event whose insert hit a uniqueness rule: the same task
+// with the same team and status is a duplicate, anything else a conflict.
+func (in *ingester) repeat(ev store.NewEvent) (store.IngestResult, error) {
+	var (
+		id, team uuid.UUID
+		status   string
+		count    int
+	)
+	err := in.w.queryRow(`SELECT id, team_id, task_status, delivery_count FROM events WHERE task_id = ?`, ev.TaskID.String()).
+		Scan(&id, &team, &status, &count)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		// Not the task: the event id itself is taken.
+		return store.IngestResult{Err: fmt.Errorf("%w: event id %s exists", store.ErrConflict, ev.ID)}, nil
+	case err != nil:
+		return store.IngestResult{}, err
+	case team != ev.TeamID || status != ev.TaskStatus:
+		return store.IngestResult{Err: fmt.Errorf("%w: task %s was seen as %s", store.ErrConflict, ev.TaskID, status)}, nil
+	}
+	return store.IngestResult{EventID: id, DeliveryCount: count, Duplicate: true}, nil
+}
+
+// delivery inserts one pending delivery, leased to the caller when it asked
+// and Admit accepts; the lease is returned ready for a sender.
+func (in *ingester) delivery(ev store.NewEvent, t target, due time.Time) (*store.LeasedDelivery, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, err
+	}
+	var owner, until any
+	leased := in.lease != nil && (in.lease.Admit == nil || in.lease.Admit(t.id))
+	if leased {
+		owner, until = in.lease.Owner, ts(in.lease.Until)
+	}
+	if _, err := in.w.exec(`INSERT INTO deliveries (id, event_id, webhook_id, team_id, event_type, task_id, status,
+		attempt_count, next_attempt_at, lease_owner, lease_until, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)`,
+		id.String(), ev.ID.String(), t.id.String(), ev.TeamID.String(), ev.EventType, ev.TaskID.String(),
+		ts(due), owner, until, ts(in.now)); err != nil {
+		return nil, err
+	}
+	if !leased {
+		return nil, nil
+	}
+	return &store.LeasedDelivery{
+		DeliveryID: id,
+		EventID:    ev.ID,
+		WebhookID:  t.id,
+		TeamID:     ev.TeamID,
+		EventType:  ev.EventType,
+		Body:       ev.Body,
+		URL:        t.url,
+		SecretEnc:  t.secretEnc,
+		LeaseUntil: fromTS(ts(in.lease.Until)),
+	}, nil
+}
+
+func (in *ingester) teamTargets(team uuid.UUID) ([]target, error) {
+	if cached, ok := in.targets[team]; ok {
+		return cached, nil
+	}
+	rows, err := in.w.query(`SELECT id, url, secret_enc, events FROM webhooks
+		WHERE team_id = ? AND status = 'active' ORDER BY created_at, id`, team.String())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []target
+	for rows.Next() {
+		var t target
+		if err := rows.Scan(&t.id, &t.url, &t.secretEnc, &t.events); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	in.targets[team] = out
+	return out, nil
+}

@@ -1,0 +1,142 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hookd/hookd/internal/store"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+const webhookColumns = `id, team_id, display_name, url, secret_enc, events, status, created_at, last_delivered_at`
+
+// CreateWebhook stores w. ErrNotFound: no such team; ErrConflict: id taken.
+func (s *Store) CreateWebhook(ctx context.Context, wh store.Webhook) error {
+	return s.write(ctx, func(w *wtx) error {
+		_, err := w.exec(`INSERT INTO webhooks (`+webhookColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			wh.ID.String(), wh.TeamID.String(), wh.DisplayName, wh.URL, nonNilBytes(wh.SecretEnc), joinEvents(wh.Events),
+			wh.Status, ts(orNow(wh.CreatedAt)), tsOrNil(wh.LastDeliveredAt))
+		if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) {
+			return store.ErrNotFound
+		}
+		return uniqueToConflict(err)
+	})
+}
+
+func (s *Store) GetWebhook(ctx context.Context, teamID, id uuid.UUID) (store.Webhook, error) {
+	row := s.reader.QueryRowContext(ctx, `SELECT `+webhookColumns+` FROM webhooks WHERE id = ? AND team_id = ?`,
+		id.String(), teamID.String())
+	wh, err := scanWebhook(row)
+	return wh, noRows(err)
+}
+
+func (s *Store) ListWebhooks(ctx context.Context, teamID uuid.UUID, status string, p store.Page) ([]store.Webhook, int, error) {
+	var total int
+	if err := s.reader.QueryRowContext(ctx, `SELECT count(*) FROM webhooks WHERE team_id = ?1 AND (?2 = '' OR status = ?2)`,
+		teamID.String(), status).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	limit, offset := limits(p)
+	rows, err := s.reader.QueryContext(ctx, `SELECT `+webhookColumns+` FROM webhooks
+		WHERE team_id = ?1 AND (?2 = '' OR status = ?2)
+		ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4`, teamID.String(), status, limit, offset)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	out := []store.Webhook{}
+	for rows.Next() {
+		wh, err := scanWebhook(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, wh)
+	}
+	return out, total, rows.Err()
+}
+
+// UpdateWebhook applies the non-nil fields; disabling cancels the webhook's
+// pending deliveries in the same transaction.
+func (s *Store) UpdateWebhook(ctx context.Context, teamID, id uuid.UUID, p store.WebhookPatch) error {
+	return s.write(ctx, func(w *wtx) error {
+		row := w.queryRow(`SELECT `+webhookColumns+` FROM webhooks WHERE id = ? AND team_id = ?`, id.String(), teamID.String())
+		wh, err := scanWebhook(row)
+		if err != nil {
+			return noRows(err)
+		}
+		if p.DisplayName != nil {
+			wh.DisplayName = *p.DisplayName
+		}
+		if p.URL != nil {
+			wh.URL = *p.URL
+		}
+		if p.Events != nil {
+			wh.Events = p.Events
+		}
+		if p.Status != nil {
+			wh.Status = *p.Status
+		}
+		if p.SecretEnc != nil {
+			wh.SecretEnc = p.SecretEnc
+		}
+		if _, err := w.exec(`UPDATE webhooks SET display_name = ?, url = ?, events = ?, status = ?, secret_enc = ? WHERE id = ?`,
+			wh.DisplayName, wh.URL, joinEvents(wh.Events), wh.Status, nonNilBytes(wh.SecretEnc), id.String()); err != nil {
+			return err
+		}
+		if wh.Status == store.WebhookDisabled {
+			return cancelPending(w, id, time.Now())
+		}
+		return nil
+	})
+}
+
+// DeleteWebhook removes the webhook and cancels its pending deliveries; the
+// canceled log rows stay until the retention purge.
+func (s *Store) DeleteWebhook(ctx context.Context, teamID, id uuid.UUID) error {
+	return s.write(ctx, func(w *wtx) error {
+		n, err := affected(w.exec(`DELETE FROM webhooks WHERE id = ? AND team_id = ?`, id.String(), teamID.String()))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return store.ErrNotFound
+		}
+		return cancelPending(w, id, time.Now())
+	})
+}
+
+// cancelPending ends every pending delivery of a webhook, leased or not; an
+// in-flight attempt's outcome then only records its attempt.
+func cancelPending(w *wtx, webhookID uuid.UUID, now time.Time) error {
+	_, err := w.exec(`UPDATE deliveries SET status = 'canceled', completed_at = ?, next_attempt_at = NULL,
+		lease_owner = NULL, lease_until = NULL
+		WHERE webhook_id = ? AND status = 'pending'`, ts(now), webhookID.String())
+	return err
+}
+
+func scanWebhook(r scanner) (store.Webhook, error) {
+	var (
+		wh        store.Webhook
+		events    string
+		created   int64
+		delivered sql.NullInt64
+	)
+	if err := r.Scan(&wh.ID, &wh.TeamID, &wh.DisplayName, &wh.URL, &wh.SecretEnc, &events, &wh.Status,
+		&created, &delivered); err != nil {
+		return store.Webhook{}, err
+	}
+	wh.Events = splitEvents(events)
+	wh.CreatedAt = fromTS(created)
+	wh.LastDeliveredAt = fromNullTS(delivered)
+	return wh, nil
+}
+
+// nonNilBytes keeps a NOT NULL blob column happy when the caller passes nil.
+func nonNilBytes(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}

@@ -1,0 +1,207 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync/atomic"
+)
+
+// maxRoundJobs bounds one round so a flood of callers still sees commits
+// at a steady pace.
+const maxRoundJobs = 128
+
+// job is one caller's write: fn runs inside the round's transaction.
+type job struct {
+	ctx  context.Context
+	fn   func(w *wtx) error
+	done chan error // buffered: the writer never blocks on a caller
+}
+
+// writerStats count rounds (commits) and jobs, for tests and benchmarks.
+type writerStats struct {
+	rounds atomic.Int64
+	jobs   atomic.Int64
+}
+
+// write runs fn in the writer's next round and returns once that round has
+// committed (or failed). fn must not keep rows open or call the store.
+// Once the writer has taken the job the caller waits for the round even if
+// ctx ends: rounds are short, and the caller then knows what happened.
+func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	j := &job{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case s.jobs <- j:
+	case <-s.quit:
+		return errClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return <-j.done
+}
+
+// run is the writer goroutine. The jobs channel is unbuffered: callers that
+// arrive while a round commits wait in send, and the next round drains all
+// of them at once.
+func (s *Store) run() {
+	defer close(s.done)
+	batch := make([]*job, 0, maxRoundJobs)
+	for {
+		select {
+		case j := <-s.jobs:
+			batch = append(batch[:0], j)
+		case <-s.quit:
+			return
+		}
+	drain:
+		for len(batch) < maxRoundJobs {
+			select {
+			case j := <-s.jobs:
+				batch = append(batch, j)
+			default:
+				break drain
+			}
+		}
+		s.round(batch)
+	}
+}
+
+// round runs batch in one transaction and answers every job after COMMIT.
+func (s *Store) round(batch []*job) {
+	errs := make([]error, len(batch))
+	defer func() {
+		for i, j := range batch {
+			j.done <- errs[i]
+		}
+	}()
+	// Statements run under the writer's own context: interrupting one
+	// statement would roll back the whole shared transaction.
+	tx, err := s.writer.BeginTx(context.Background(), nil)
+	if err != nil {
+		fill(errs, fmt.Errorf("sqlite store: begin: %w", err))
+		return
+	}
+	w := &wtx{tx: tx}
+	for i, j := range batch {
+		if err := j.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		jobErr, fatal := w.runJob(j.fn)
+		errs[i] = jobErr
+		if fatal != nil {
+			_ = tx.Rollback()
+			fillNil(errs[:i+1], fatal)
+			fill(errs[i+1:], fatal)
+			return
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		fillNil(errs, fmt.Errorf("sqlite store: commit: %w", err))
+		return
+	}
+	s.stats.rounds.Add(1)
+	s.stats.jobs.Add(int64(len(batch)))
+}
+
+func fill(errs []error, err error) {
+	for i := range errs {
+		errs[i] = err
+	}
+}
+
+// fillNil replaces the successes: they were not committed after all.
+func fillNil(errs []error, err error) {
+	for i := range errs {
+		if errs[i] == nil {
+			errs[i] = err
+		}
+	}
+}
+
+// wtx is the round's transaction with a statement cache: a statement used
+// by many jobs in the round is prepared once.
+type wtx struct {
+	tx    *sql.Tx
+	stmts map[string]*sql.Stmt
+}
+
+// runJob runs fn inside a savepoint. jobErr is fn's own failure (its writes
+// are rolled back); fatal means the transaction itself is unusable.
+func (w *wtx) runJob(fn func(*wtx) error) (jobErr, fatal error) {
+	if _, err := w.exec("SAVEPOINT job"); err != nil {
+		return err, err
+	}
+	jobErr = callSafely(fn, w)
+	if jobErr != nil {
+		if _, err := w.exec("ROLLBACK TO job"); err != nil {
+			return jobErr, err
+		}
+	}
+	if _, err := w.exec("RELEASE job"); err != nil {
+		return jobErr, err
+	}
+	return jobErr, nil
+}
+
+// callSafely turns a panic in a job into its error, so one bad job cannot
+// kill the writer (and with it every later write).
+func callSafely(fn func(*wtx) error, w *wtx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("sqlite store: write job panicked: %v", r)
+		}
+	}()
+	return fn(w)
+}
+
+func (w *wtx) stmt(q string) (*sql.Stmt, error) {
+	if st, ok := w.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := w.tx.PrepareContext(context.Background(), q)
+	if err != nil {
+		return nil, err
+	}
+	if w.stmts == nil {
+		w.stmts = make(map[string]*sql.Stmt)
+	}
+	w.stmts[q] = st
+	return st, nil
+}
+
+func (w *wtx) exec(q string, args ...any) (sql.Result, error) {
+	st, err := w.stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(context.Background(), args...)
+}
+
+func (w *wtx) query(q string, args ...any) (*sql.Rows, error) {
+	st, err := w.stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(context.Background(), args...)
+}
+
+func (w *wtx) queryRow(q string, args ...any) *sql.Row {
+	st, err := w.stmt(q)
+	if err != nil {
+		// The direct call fails the same way and carries the error to Scan.
+		return w.tx.QueryRowContext(context.Background(), q, args...)
+	}
+	return st.QueryRowContext(context.Background(), args...)
+}
+
+// affected is the row count of an exec, or the error.
+func affected(res sql.Result, err error) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}

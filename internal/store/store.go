@@ -1,0 +1,295 @@
+// Package store is hookd's persistence boundary: one interface, two
+// implementations (sqlite/ for the embedded default, postgres/ for scale-out)
+// and one shared test suite (storetest/) that both must pass.
+//
+// The deliveries table is the queue and the log at once. A delivery is
+// born pending in the same transaction as its event (IngestEvents), is leased
+// by a dispatcher (Lease) for a bounded time, and leaves the lease through
+// RecordOutcomes (attempt row + new state) or ReleaseLeases (shutdown). A
+// lease that simply expires is the crash-recovery path: the row becomes due
+// again and any process may take it.
+//
+// Writes that matter for durability (ingest, outcomes) are group-committed:
+// concurrent callers share one transaction and one flush.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+var (
+	// ErrNotFound: no such row (in the caller's team, where team-scoped).
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict: a uniqueness or state rule refused the write.
+	ErrConflict = errors.New("store: conflict")
+	// ErrWebhookDisabled: redeliver or test on a disabled webhook.
+	ErrWebhookDisabled = errors.New("store: webhook disabled")
+	// ErrKeyMismatch: a different master key fingerprint is recorded.
+	ErrKeyMismatch = errors.New("store: master key fingerprint mismatch")
+)
+
+// Delivery states.
+const (
+	StatusPending   = "pending"
+	StatusSucceeded = "succeeded"
+	StatusFailed    = "failed"
+	StatusCanceled  = "canceled"
+)
+
+// Webhook states.
+const (
+	WebhookActive   = "active"
+	WebhookDisabled = "disabled"
+)
+
+// Credential kinds.
+const (
+	KindIntegration = "integration"
+	KindDevice      = "device"
+)
+
+// Page selects a page of a newest-first list. Number starts at 1.
+type Page struct {
+	Number int
+	Size   int
+}
+
+// Offset is the number of rows before the page.
+func (p Page) Offset() int { return (p.Number - 1) * p.Size }
+
+type Team struct {
+	ID          uuid.UUID
+	DisplayName string
+	CreatedAt   time.Time
+}
+
+type Member struct {
+	TeamID    uuid.UUID
+	UserID    uuid.UUID
+	Role      string // owner | admin | member | viewer
+	CreatedAt time.Time
+}
+
+type Credential struct {
+	ID          uuid.UUID
+	TeamID      uuid.UUID
+	UserID      uuid.UUID // uuid.Nil for integration keys
+	Kind        string    // KindIntegration | KindDevice
+	DisplayName string
+	KeyPrefix   string // first 12 characters of the raw key
+	KeyHash     []byte // SHA-256 of the raw key; unique
+	CreatedAt   time.Time
+	LastUsedAt  *time.Time
+	ExpiresAt   *time.Time
+	RevokedAt   *time.Time
+}
+
+type Webhook struct {
+	ID              uuid.UUID
+	TeamID          uuid.UUID
+	DisplayName     string
+	URL             string
+	SecretEnc       []byte   // AES-256-GCM ciphertext of the secret; the store never sees plaintext
+	Events          []string // sorted, unique
+	Status          string   // WebhookActive | WebhookDisabled
+	CreatedAt       time.Time
+	LastDeliveredAt *time.Time
+}
+
+// WebhookPatch changes only the non-nil fields.
+type WebhookPatch struct {
+	DisplayName *string
+	URL         *string
+	Events      []string // nil: unchanged
+	Status      *string
+	SecretEnc   []byte // nil: unchanged (rotate-secret sets it)
+}
+
+// NewEvent is one task event ready to be written: validated, body rendered.
+type NewEvent struct {
+	ID         uuid.UUID
+	TeamID     uuid.UUID
+	TaskID     uuid.UUID
+	EventType  string // task.completed | task.failed | webhook.test
+	TaskStatus string // completed | failed
+	Body       []byte // the exact bytes every attempt sends
+	CreatedAt  time.Time
+}
+
+// IngestResult answers one NewEvent, in input order.
+type IngestResult struct {
+	EventID       uuid.UUID
+	DeliveryCount int
+	Duplicate     bool  // the task was seen before with the same status: original event returned
+	Err           error // ErrConflict: seen before with another status or under another team
+	// Leased holds the deliveries this ingest inserted already leased to
+	// IngestOptions.Lease.Owner (only those Admit accepted).
+	Leased []LeasedDelivery
+}
+
+// IngestOptions lets the ingest transaction lease the deliveries it creates
+// to the calling process, so they go straight to the lanes after commit
+// without a second lease round trip.
+type IngestOptions struct {
+	Lease *LeaseRequest // Owner, Until and Admit are used; nil: insert unleased
+}
+
+// LeaseRequest asks for due deliveries.
+type LeaseRequest struct {
+	Owner string    // this process's identity
+	Now   time.Time // due means next_attempt_at <= Now and no live lease
+	Until time.Time // lease expiry written to leased rows
+	Limit int       // at most this many
+	// Exclude lists webhooks whose lanes are full: their rows are skipped.
+	Exclude []uuid.UUID
+	// Admit is called in due order (inside the store's transaction, so it must
+	// be quick and must not call the store) for each candidate; a row is leased
+	// only if Admit returns true. Admit reserves a lane slot. Nil admits all.
+	Admit func(webhookID uuid.UUID) bool
+}
+
+// LeasedDelivery is everything a sender needs for one attempt, read in the
+// same statement as the lease so a rotation, disable or delete applies to the
+// very next attempt.
+type LeasedDelivery struct {
+	DeliveryID   uuid.UUID
+	EventID      uuid.UUID
+	WebhookID    uuid.UUID
+	TeamID       uuid.UUID
+	EventType    string
+	AttemptCount int // attempts already recorded
+	Body         []byte
+	URL          string
+	SecretEnc    []byte
+	LeaseUntil   time.Time
+}
+
+// LeaseResult is one lease round.
+type LeaseResult struct {
+	Deliveries []LeasedDelivery
+	// NextDue is the earliest next_attempt_at of a pending delivery that was
+	// not leased (nil when none): the dispatcher may sleep until then.
+	NextDue *time.Time
+}
+
+type Attempt struct {
+	DeliveryID    uuid.UUID
+	AttemptNumber int // 1-based
+	StartedAt     time.Time
+	DurationMS    int64
+	StatusCode    *int    // nil: no HTTP response
+	Error         *string // nil: none
+	ResponseBody  string  // at most 4 KiB
+}
+
+// Outcome is the recorded result of one attempt.
+type Outcome struct {
+	DeliveryID uuid.UUID
+	WebhookID  uuid.UUID
+	Owner      string // the lease owner that made the attempt
+	Attempt    Attempt
+	Succeeded  bool
+	// NextAttemptAt: when the attempt failed and another is due; nil on a
+	// failed attempt means the delivery is now failed for good.
+	NextAttemptAt *time.Time
+	FinishedAt    time.Time
+}
+
+type Delivery struct {
+	ID             uuid.UUID
+	EventID        uuid.UUID
+	WebhookID      uuid.UUID
+	TeamID         uuid.UUID
+	EventType      string
+	TaskID         uuid.UUID
+	Status         string
+	AttemptCount   int
+	NextAttemptAt  *time.Time // nil once terminal
+	LastStatusCode *int
+	LastError      *string
+	CreatedAt      time.Time
+	CompletedAt    *time.Time
+}
+
+type DeliveryDetail struct {
+	Delivery
+	RequestBody []byte
+	Attempts    []Attempt // by attempt number
+}
+
+type DeliveryFilter struct {
+	Status string    // "" any
+	TaskID uuid.UUID // uuid.Nil any
+}
+
+// Store is implemented by sqlite.Store and postgres.Store. Team-scoped
+// methods return ErrNotFound for a row of another team. Lists are newest
+// first and also return the total count.
+type Store interface {
+	// Health and metadata.
+	Ping(ctx context.Context) error
+	Close() error
+	// EnsureMeta stores value under key when absent and returns the value now
+	// stored (the old one when present).
+	EnsureMeta(ctx context.Context, key, value string) (string, error)
+
+	// Teams and members (administration commands, auth).
+	CreateTeam(ctx context.Context, t Team) error
+	GetTeam(ctx context.Context, id uuid.UUID) (Team, error)
+	// PutMember adds a member or changes their role. ErrNotFound: no such team.
+	PutMember(ctx context.Context, m Member) error
+	GetMember(ctx context.Context, teamID, userID uuid.UUID) (Member, error)
+
+	// Credentials.
+	CreateCredential(ctx context.Context, c Credential) error
+	GetCredentialByHash(ctx context.Context, hash []byte) (Credential, error)
+	ListCredentials(ctx context.Context, teamID uuid.UUID, kind string, p Page) ([]Credential, int, error)
+	RevokeCredential(ctx context.Context, teamID, id uuid.UUID, at time.Time) error
+	TouchCredential(ctx context.Context, id uuid.UUID, at time.Time) error
+
+	// Webhooks.
+	CreateWebhook(ctx context.Context, w Webhook) error
+	GetWebhook(ctx context.Context, teamID, id uuid.UUID) (Webhook, error)
+	ListWebhooks(ctx context.Context, teamID uuid.UUID, status string, p Page) ([]Webhook, int, error)
+	// UpdateWebhook applies the patch; setting Status to disabled cancels the
+	// webhook's pending deliveries in the same transaction.
+	UpdateWebhook(ctx context.Context, teamID, id uuid.UUID, p WebhookPatch) error
+	// DeleteWebhook removes the webhook and cancels its pending deliveries
+	// (the delivery log of a deleted webhook is no longer reachable by API).
+	DeleteWebhook(ctx context.Context, teamID, id uuid.UUID) error
+
+	// Ingest writes each event and one pending delivery per active webhook of
+	// its team subscribed to its type, in one durable transaction shared with
+	// concurrent callers. Per-event problems are in IngestResult.Err; the
+	// error return is for the store failing as a whole.
+	IngestEvents(ctx context.Context, events []NewEvent, opt IngestOptions) ([]IngestResult, error)
+
+	// Queue.
+	Lease(ctx context.Context, req LeaseRequest) (LeaseResult, error)
+	// RecordOutcomes writes attempts and delivery states in one transaction.
+	// An outcome whose lease was lost (another owner, or the delivery was
+	// canceled) still records its attempt but does not change the state.
+	// A success sets the webhook's last_delivered_at.
+	RecordOutcomes(ctx context.Context, outcomes []Outcome) error
+	// ReleaseLeases makes leased rows of owner due again at once.
+	ReleaseLeases(ctx context.Context, owner string, ids []uuid.UUID) error
+	// Wakeups delivers a signal when another process may have made work due
+	// (PostgreSQL LISTEN/NOTIFY). Nil when the store has no such channel.
+	Wakeups() <-chan struct{}
+
+	// Delivery log.
+	ListDeliveries(ctx context.Context, teamID, webhookID uuid.UUID, f DeliveryFilter, p Page) ([]Delivery, int, error)
+	GetDelivery(ctx context.Context, teamID, webhookID, deliveryID uuid.UUID) (DeliveryDetail, error)
+	// Redeliver creates a new pending delivery of the same event to the same
+	// webhook. ErrWebhookDisabled when the webhook is disabled.
+	Redeliver(ctx context.Context, teamID, webhookID, deliveryID uuid.UUID, now time.Time) (uuid.UUID, error)
+	// CreateTestDelivery writes ev and one pending delivery to the webhook.
+	CreateTestDelivery(ctx context.Context, teamID, webhookID uuid.UUID, ev NewEvent) (uuid.UUID, error)
+	// Purge deletes terminal deliveries, their attempts, and events older than
+	// before that no longer have pending deliveries. Returns rows deleted.
+	Purge(ctx context.Context, before time.Time) (int, error)
+}
