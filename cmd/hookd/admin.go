@@ -71,7 +71,10 @@ func teamCreate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if err := st.CreateTeam(ctx, store.Team{ID: id, DisplayName: name, CreatedAt: now()}); err != nil {
 			return err
 		}
-		return printJSON(stdout, map[string]string{"id": id.String(), "display_name": name})
+		return printJSON(stdout, struct {
+			ID          string `json:"id"`
+			DisplayName string `json:"display_name"`
+		}{id.String(), name})
 	})
 }
 
@@ -100,7 +103,11 @@ func memberAdd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err != nil {
 			return err
 		}
-		return printJSON(stdout, map[string]string{"team_id": teamID.String(), "user_id": userID.String(), "role": role})
+		return printJSON(stdout, struct {
+			TeamID string `json:"team_id"`
+			UserID string `json:"user_id"`
+			Role   string `json:"role"`
+		}{teamID.String(), userID.String(), role})
 	})
 }
 
@@ -154,7 +161,12 @@ func credentialCreate(ctx context.Context, args []string, stdout, stderr io.Writ
 		if err := st.CreateCredential(ctx, cred); err != nil {
 			return err
 		}
-		return printJSON(stdout, map[string]string{"id": cred.ID.String(), "kind": kind, "key_prefix": cred.KeyPrefix, "raw_key": raw})
+		return printJSON(stdout, struct {
+			ID        string `json:"id"`
+			Kind      string `json:"kind"`
+			KeyPrefix string `json:"key_prefix"`
+			RawKey    string `json:"raw_key"`
+		}{cred.ID.String(), kind, cred.KeyPrefix, raw})
 	})
 }
 
@@ -190,7 +202,9 @@ func token(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return printJSON(stdout, map[string]string{"token": tok})
+	return printJSON(stdout, struct {
+		Token string `json:"token"`
+	}{tok})
 }
 
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }

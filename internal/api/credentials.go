@@ -95,17 +95,17 @@ func (s *Server) createCredential(w http.ResponseWriter, r *http.Request, p auth
 	return nil
 }
 
-// NewCredentialBody is the one answer that shows a raw key (SPEC §2); the
+// newCredentialAnswer is the one answer that shows a raw key (SPEC §2); the
 // command line prints the same shape.
-type NewCredentialBody struct {
+type newCredentialAnswer struct {
 	ID        string `json:"id"`
 	Kind      string `json:"kind"`
 	KeyPrefix string `json:"key_prefix"`
 	RawKey    string `json:"raw_key"`
 }
 
-func newCredentialBody(c store.Credential, raw string) NewCredentialBody {
-	return NewCredentialBody{ID: c.ID.String(), Kind: c.Kind, KeyPrefix: c.KeyPrefix, RawKey: raw}
+func newCredentialBody(c store.Credential, raw string) newCredentialAnswer {
+	return newCredentialAnswer{ID: c.ID.String(), Kind: c.Kind, KeyPrefix: c.KeyPrefix, RawKey: raw}
 }
 
 func (s *Server) listCredentials(w http.ResponseWriter, r *http.Request, p auth.Principal) error {

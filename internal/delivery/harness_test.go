@@ -352,6 +352,7 @@ func (e *env) newEngine(t *testing.T, cfg Config) *Engine {
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "hookd/test"
 	}
+	// DELIVERY_DEBUG=1 go test … prints every engine log line, attempts included.
 	if os.Getenv("DELIVERY_DEBUG") != "" && cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
