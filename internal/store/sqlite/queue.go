@@ -75,7 +75,7 @@ func dueCandidates(w *wtx, now int64, exclude string, limit int) ([]store.Leased
 	rows, err := w.query(`SELECT d.id, d.event_id, d.webhook_id, d.team_id, d.event_type, d.attempt_count, h.url, h.secret_enc
 		FROM deliveries d JOIN webhooks h ON h.id = d.webhook_id
 		WHERE d.status = 'pending' AND d.next_attempt_at <= ?1
-		  AND 1=1
+		  AND (d.lease_until IS NULL OR d.lease_until <= ?1)
 		  AND d.webhook_id NOT IN (SELECT value FROM json_each(?2))
 		  AND h.status = 'active'
 		ORDER BY d.next_attempt_at LIMIT ?3`, now, exclude, limit)

@@ -9,18 +9,32 @@ import (
 	"github.com/hookd/hookd/internal/store/storetest"
 )
 
+func open(t *testing.T, path string) store.Store {
+	t.Helper()
+	s, err := sqlite.Open(t.Context(), sqlite.Options{Path: path})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
 // TestStore runs the shared suite against a fresh file per subtest.
 func TestStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
-		s, err := sqlite.Open(t.Context(), sqlite.Options{Path: filepath.Join(t.TempDir(), "hookd.db")})
-		if err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		t.Cleanup(func() {
-			if err := s.Close(); err != nil {
-				t.Errorf("Close: %v", err)
-			}
-		})
-		return s
+		return open(t, filepath.Join(t.TempDir(), "hookd.db"))
+	})
+}
+
+// TestMultiProcess opens the file twice, as `serve` and an admin command
+// (or a second process) would: the file lock serialises their writers.
+func TestMultiProcess(t *testing.T) {
+	storetest.RunMultiProcess(t, func(t *testing.T) (store.Store, store.Store) {
+		path := filepath.Join(t.TempDir(), "hookd.db")
+		return open(t, path), open(t, path)
 	})
 }

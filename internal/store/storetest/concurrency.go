@@ -94,7 +94,7 @@ func concurrencyCases() []testCase {
 			}
 			ingest(t, s, evs...)
 			const total = 240
-			at := now()
+			at := due()
 			var mu sync.Mutex
 			seen := map[uuid.UUID]string{}
 			var dup error
@@ -102,7 +102,8 @@ func concurrencyCases() []testCase {
 			for w := range 6 {
 				owner := []string{"p0", "p1", "p2", "p3", "p4", "p5"}[w]
 				wg.Go(func() {
-					for {
+					// Bounded: a store that re-leases live rows must fail, not spin.
+					for range total {
 						res, err := s.Lease(ctx(t), store.LeaseRequest{Owner: owner, Now: at, Until: at.Add(time.Minute), Limit: 7})
 						if err != nil {
 							mu.Lock()

@@ -37,7 +37,7 @@ func deliveryLogCases() []testCase {
 			}
 			// Succeed the oldest one; filter by status and by task.
 			var oldest store.LeasedDelivery
-			for _, l := range leaseAll(t, s, "a", now()) {
+			for _, l := range leaseAll(t, s, "a", due()) {
 				if l.DeliveryID == all[3].ID {
 					oldest = l
 				}
@@ -149,7 +149,7 @@ func deliveryLogCases() []testCase {
 				string(d.RequestBody) != string(ev.Body) {
 				t.Fatalf("test delivery = %+v", d)
 			}
-			got := leaseAll(t, s, "a", now())
+			got := leaseAll(t, s, "a", due())
 			if len(got) != 1 || got[0].DeliveryID != id || got[0].EventType != "webhook.test" {
 				t.Fatalf("leased %+v, want only the test delivery", got)
 			}
@@ -169,7 +169,7 @@ func deliveryLogCases() []testCase {
 			wantErr(t, "test unknown webhook", err, store.ErrNotFound)
 			_, err = s.CreateTestDelivery(ctx(t), tm.ID, off.ID, test())
 			wantErr(t, "test disabled webhook", err, store.ErrWebhookDisabled)
-			if got := leaseAll(t, s, "a", now()); len(got) != 0 {
+			if got := leaseAll(t, s, "a", due()); len(got) != 0 {
 				t.Fatalf("refused tests left %d due deliveries", len(got))
 			}
 		}},

@@ -14,6 +14,10 @@ import (
 // now is the wall clock at millisecond precision, in UTC.
 func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 
+// due is a lease time by which every row the store has created so far is
+// due, whatever clock and precision the store stamps rows with.
+func due() time.Time { return now().Add(time.Second) }
+
 func newID(t *testing.T) uuid.UUID {
 	t.Helper()
 	id, err := uuid.NewV7()

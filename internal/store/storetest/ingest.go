@@ -181,7 +181,7 @@ func ingestCases() []testCase {
 			sameTime(t, "LeaseUntil", &l.LeaseUntil, until)
 
 			// Another process sees only the unleased one until the lease expires.
-			got := leaseAll(t, s, "other", now())
+			got := leaseAll(t, s, "other", due())
 			if len(got) != 1 || got[0].WebhookID != refused.ID {
 				t.Fatalf("other owner leased %v, want only the refused webhook's delivery", leasedIDs(got))
 			}

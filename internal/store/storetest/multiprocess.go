@@ -44,7 +44,7 @@ func leasesAcrossProcesses(t *testing.T, a, b store.Store) {
 	}
 	ingest(t, a, evs...)
 	const total = 300
-	at := now()
+	at := due()
 
 	var mu sync.Mutex
 	owners := map[uuid.UUID]string{}
@@ -53,7 +53,7 @@ func leasesAcrossProcesses(t *testing.T, a, b store.Store) {
 	for i, s := range []store.Store{a, b, a, b, a, b} {
 		owner := fmt.Sprintf("process-%d", i)
 		wg.Go(func() {
-			for {
+			for range total { // bounded: re-leasing live rows must fail, not spin
 				res, err := s.Lease(ctx(t), store.LeaseRequest{Owner: owner, Now: at, Until: at.Add(time.Minute), Limit: 7})
 				mu.Lock()
 				if err != nil && failure == nil {
@@ -144,11 +144,11 @@ func outcomeAcrossProcesses(t *testing.T, a, b store.Store) {
 	tm := mkTeam(t, a)
 	w := mkWebhook(t, a, tm.ID, store.WebhookActive, completed)
 	ingestOne(t, a, mkEvent(t, tm.ID, "completed"))
-	ls := leaseAll(t, a, "a", now())
+	ls := leaseAll(t, a, "a", due())
 	if len(ls) != 1 {
 		t.Fatalf("leased %d, want 1", len(ls))
 	}
-	if got := leaseAll(t, b, "b", now()); len(got) != 0 {
+	if got := leaseAll(t, b, "b", due()); len(got) != 0 {
 		t.Fatalf("the other process leased a live lease")
 	}
 	fin := now()

@@ -15,7 +15,7 @@ func leasedOne(t *testing.T, s store.Store, owner string) (store.Team, store.Web
 	tm := mkTeam(t, s)
 	w := mkWebhook(t, s, tm.ID, store.WebhookActive, completed)
 	ingestOne(t, s, mkEvent(t, tm.ID, "completed"))
-	got := leaseAll(t, s, owner, now())
+	got := leaseAll(t, s, owner, due())
 	if len(got) != 1 {
 		t.Fatalf("leased %d, want 1", len(got))
 	}
@@ -113,7 +113,7 @@ func outcomeCases() []testCase {
 			tm := mkTeam(t, s)
 			w := mkWebhook(t, s, tm.ID, store.WebhookActive, completed)
 			ingestOne(t, s, mkEvent(t, tm.ID, "completed"))
-			at := now()
+			at := due()
 			res, err := s.Lease(ctx(t), store.LeaseRequest{Owner: "slow", Now: at, Until: at.Add(time.Second), Limit: 1})
 			must(t, "Lease", err)
 			slow := res.Deliveries[0]
@@ -149,7 +149,7 @@ func outcomeCases() []testCase {
 			for range 3 {
 				ingestOne(t, s, mkEvent(t, tm.ID, "completed"))
 			}
-			ls := leaseAll(t, s, "a", now())
+			ls := leaseAll(t, s, "a", due())
 			if len(ls) != 3 {
 				t.Fatalf("leased %d, want 3", len(ls))
 			}

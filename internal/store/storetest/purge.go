@@ -23,12 +23,12 @@ func purgeCases() []testCase {
 			// gone: old event whose only delivery finished long ago.
 			gone := oldEvent(tm)
 			ingestOne(t, s, gone)
-			goneL := leaseAll(t, s, "a", now())[0]
+			goneL := leaseAll(t, s, "a", due())[0]
 			must(t, "RecordOutcomes", s.RecordOutcomes(ctx(t), []store.Outcome{outcome(goneL, "a", 1, 200, true, nil, old.Add(time.Minute))}))
 			// recent: old event whose delivery finished recently: kept.
 			recent := oldEvent(tm)
 			ingestOne(t, s, recent)
-			recentL := leaseAll(t, s, "a", now())[0]
+			recentL := leaseAll(t, s, "a", due())[0]
 			must(t, "RecordOutcomes", s.RecordOutcomes(ctx(t), []store.Outcome{outcome(recentL, "a", 1, 200, true, nil, now())}))
 			// waiting: old event with a pending delivery: kept.
 			waiting := oldEvent(tm)
@@ -93,7 +93,7 @@ func purgeCases() []testCase {
 				ingest(t, s, evs[i:i+500]...)
 			}
 			for {
-				ls := leaseAll(t, s, "a", now())
+				ls := leaseAll(t, s, "a", due())
 				if len(ls) == 0 {
 					break
 				}

@@ -12,13 +12,13 @@ import (
 // scheduled creates one delivery per due time on webhook w, each pending
 // (unleased) with next_attempt_at = its due time, by leasing the fresh
 // deliveries and recording a retry outcome. Returns the ids in input order.
-func scheduled(t *testing.T, s store.Store, team uuid.UUID, w store.Webhook, due ...time.Time) []uuid.UUID {
+func scheduled(t *testing.T, s store.Store, team uuid.UUID, w store.Webhook, dueAt ...time.Time) []uuid.UUID {
 	t.Helper()
 	var ids []uuid.UUID
-	for _, at := range due {
+	for _, at := range dueAt {
 		ingestOne(t, s, mkEvent(t, team, "completed"))
 		var fresh []store.LeasedDelivery
-		for _, l := range leaseAll(t, s, "setup", now()) {
+		for _, l := range leaseAll(t, s, "setup", due()) {
 			if l.WebhookID == w.ID {
 				fresh = append(fresh, l)
 			} else {
@@ -41,7 +41,7 @@ func leaseCases() []testCase {
 			w := mkWebhook(t, s, tm.ID, store.WebhookActive, completed)
 			ev := mkEvent(t, tm.ID, "completed")
 			ingestOne(t, s, ev)
-			at := now()
+			at := due()
 			until := at.Add(30 * time.Second)
 			res, err := s.Lease(ctx(t), store.LeaseRequest{Owner: "a", Now: at, Until: until, Limit: 10})
 			must(t, "Lease", err)
@@ -66,7 +66,7 @@ func leaseCases() []testCase {
 			sameTime(t, "NextDue with only a leased row", again.NextDue, until)
 		}},
 		{"NoPendingMeansNoNextDue", func(t *testing.T, s store.Store) {
-			res, err := s.Lease(ctx(t), store.LeaseRequest{Owner: "a", Now: now(), Until: now().Add(time.Minute), Limit: 10})
+			res, err := s.Lease(ctx(t), store.LeaseRequest{Owner: "a", Now: due(), Until: due().Add(time.Minute), Limit: 10})
 			must(t, "Lease", err)
 			if len(res.Deliveries) != 0 || res.NextDue != nil {
 				t.Fatalf("empty store lease = %+v", res)
@@ -74,9 +74,9 @@ func leaseCases() []testCase {
 			tm := mkTeam(t, s)
 			mkWebhook(t, s, tm.ID, store.WebhookActive, completed)
 			ingestOne(t, s, mkEvent(t, tm.ID, "completed"))
-			l := leaseAll(t, s, "a", now())
+			l := leaseAll(t, s, "a", due())
 			must(t, "RecordOutcomes", s.RecordOutcomes(ctx(t), []store.Outcome{outcome(l[0], "a", 1, 200, true, nil, now())}))
-			res, err = s.Lease(ctx(t), store.LeaseRequest{Owner: "a", Now: now(), Until: now().Add(time.Minute), Limit: 10})
+			res, err = s.Lease(ctx(t), store.LeaseRequest{Owner: "a", Now: due(), Until: due().Add(time.Minute), Limit: 10})
 			must(t, "Lease", err)
 			if len(res.Deliveries) != 0 || res.NextDue != nil {
 				t.Fatalf("lease after the only delivery succeeded = %+v", res)
@@ -85,15 +85,15 @@ func leaseCases() []testCase {
 		{"FutureRowsWaitAndSetNextDue", func(t *testing.T, s store.Store) {
 			tm := mkTeam(t, s)
 			w := mkWebhook(t, s, tm.ID, store.WebhookActive, completed)
-			due := now().Add(time.Hour)
-			ids := scheduled(t, s, tm.ID, w, due)
-			res, err := s.Lease(ctx(t), store.LeaseRequest{Owner: "a", Now: now(), Until: now().Add(time.Minute), Limit: 10})
+			later := now().Add(time.Hour)
+			ids := scheduled(t, s, tm.ID, w, later)
+			res, err := s.Lease(ctx(t), store.LeaseRequest{Owner: "a", Now: due(), Until: due().Add(time.Minute), Limit: 10})
 			must(t, "Lease", err)
 			if len(res.Deliveries) != 0 {
 				t.Fatalf("a future delivery was leased")
 			}
-			sameTime(t, "NextDue", res.NextDue, due)
-			res, err = s.Lease(ctx(t), store.LeaseRequest{Owner: "a", Now: due, Until: due.Add(time.Minute), Limit: 10})
+			sameTime(t, "NextDue", res.NextDue, later)
+			res, err = s.Lease(ctx(t), store.LeaseRequest{Owner: "a", Now: later, Until: later.Add(time.Minute), Limit: 10})
 			must(t, "Lease at due time", err)
 			if len(res.Deliveries) != 1 || res.Deliveries[0].DeliveryID != ids[0] || res.Deliveries[0].AttemptCount != 1 {
 				t.Fatalf("lease at the due time = %+v, want %v with 1 attempt", res.Deliveries, ids[0])
@@ -104,11 +104,11 @@ func leaseCases() []testCase {
 			w := mkWebhook(t, s, tm.ID, store.WebhookActive, completed)
 			base := now().Add(time.Minute)
 			offsets := []int{3, 0, 4, 1, 2}
-			var due []time.Time
+			var times []time.Time
 			for _, o := range offsets {
-				due = append(due, base.Add(time.Duration(o)*time.Second))
+				times = append(times, base.Add(time.Duration(o)*time.Second))
 			}
-			ids := scheduled(t, s, tm.ID, w, due...)
+			ids := scheduled(t, s, tm.ID, w, times...)
 			byDue := make([]uuid.UUID, len(ids))
 			for i, o := range offsets {
 				byDue[o] = ids[i]
@@ -136,12 +136,12 @@ func leaseCases() []testCase {
 			full := mkWebhook(t, s, tm.ID, store.WebhookActive, completed)
 			free := mkWebhook(t, s, tm.ID, store.WebhookActive, completed)
 			ingestOne(t, s, mkEvent(t, tm.ID, "completed"))
-			res, err := s.Lease(ctx(t), store.LeaseRequest{Owner: "a", Now: now(), Until: now().Add(time.Minute), Limit: 10, Exclude: []uuid.UUID{full.ID}})
+			res, err := s.Lease(ctx(t), store.LeaseRequest{Owner: "a", Now: due(), Until: due().Add(time.Minute), Limit: 10, Exclude: []uuid.UUID{full.ID}})
 			must(t, "Lease", err)
 			if len(res.Deliveries) != 1 || res.Deliveries[0].WebhookID != free.ID {
 				t.Fatalf("lease with exclude = %v, want only the free webhook's", leasedIDs(res.Deliveries))
 			}
-			got := leaseAll(t, s, "a", now())
+			got := leaseAll(t, s, "a", due())
 			if len(got) != 1 || got[0].WebhookID != full.ID {
 				t.Fatalf("without exclude leased %v, want the excluded row now", leasedIDs(got))
 			}
@@ -151,7 +151,7 @@ func leaseCases() []testCase {
 			refused := mkWebhook(t, s, tm.ID, store.WebhookActive, completed)
 			mkWebhook(t, s, tm.ID, store.WebhookActive, completed)
 			ingestOne(t, s, mkEvent(t, tm.ID, "completed"))
-			at := now()
+			at := due()
 			res, err := s.Lease(ctx(t), store.LeaseRequest{
 				Owner: "a", Now: at, Until: at.Add(time.Minute), Limit: 10,
 				Admit: func(id uuid.UUID) bool { return id != refused.ID },
@@ -172,7 +172,7 @@ func leaseCases() []testCase {
 			tm := mkTeam(t, s)
 			mkWebhook(t, s, tm.ID, store.WebhookActive, completed)
 			ingestOne(t, s, mkEvent(t, tm.ID, "completed"))
-			at := now()
+			at := due()
 			res, err := s.Lease(ctx(t), store.LeaseRequest{Owner: "crashed", Now: at, Until: at.Add(time.Second), Limit: 10})
 			must(t, "Lease", err)
 			if len(res.Deliveries) != 1 {
@@ -193,7 +193,7 @@ func leaseCases() []testCase {
 			must(t, "UpdateWebhook", s.UpdateWebhook(ctx(t), tm.ID, w.ID, store.WebhookPatch{
 				URL: ptr("https://example.net/moved"), SecretEnc: []byte("rotated"),
 			}))
-			got := leaseAll(t, s, "a", now())
+			got := leaseAll(t, s, "a", due())
 			if len(got) != 1 || got[0].URL != "https://example.net/moved" || string(got[0].SecretEnc) != "rotated" {
 				t.Fatalf("lease after rotation = %+v", got)
 			}
@@ -204,7 +204,7 @@ func leaseCases() []testCase {
 			for range 3 {
 				ingestOne(t, s, mkEvent(t, tm.ID, "completed"))
 			}
-			at := now()
+			at := due()
 			held := leaseAll(t, s, "a", at)
 			if len(held) != 3 {
 				t.Fatalf("leased %d, want 3", len(held))

@@ -140,7 +140,7 @@ func webhookCases() []testCase {
 			w := mkWebhook(t, s, tm.ID, store.WebhookActive, completed)
 			other := mkWebhook(t, s, tm.ID, store.WebhookActive, completed)
 			ingestOne(t, s, mkEvent(t, tm.ID, "completed"))
-			leased := leaseAll(t, s, "p1", now())
+			leased := leaseAll(t, s, "p1", due())
 			if len(leased) != 2 {
 				t.Fatalf("leased %d, want 2", len(leased))
 			}
@@ -172,7 +172,7 @@ func webhookCases() []testCase {
 			tm := mkTeam(t, s)
 			w := mkWebhook(t, s, tm.ID, store.WebhookActive, completed)
 			ingestOne(t, s, mkEvent(t, tm.ID, "completed"))
-			d := leaseAll(t, s, "p1", now())
+			d := leaseAll(t, s, "p1", due())
 			if len(d) != 1 {
 				t.Fatalf("leased %d, want 1", len(d))
 			}

@@ -1,0 +1,267 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hookd/hookd/internal/app"
+	"github.com/hookd/hookd/internal/auth"
+	"github.com/hookd/hookd/internal/config"
+	"github.com/hookd/hookd/internal/store"
+)
+
+// hookdOptions are the per-run settings of the hookd under test; everything
+// else keeps `hookd serve`'s defaults.
+type hookdOptions struct {
+	deliveryTimeout time.Duration
+	perWebhook      int
+}
+
+// hookd is one hookd running in this process through app.Serve, on a fresh
+// store, with one team and an admin of it.
+type hookd struct {
+	base        string // http://127.0.0.1:port
+	team        uuid.UUID
+	token       string // the admin's JWT
+	ingestToken string
+	api         *http.Client
+
+	cancel  context.CancelFunc
+	done    chan error
+	cleanup func() error
+}
+
+// startHookd makes a fresh store (a temporary directory, or a new schema of
+// the PostgreSQL database), bootstraps a team the way `hookd team create`
+// and `hookd member add` do, and runs app.Serve until stop.
+func startHookd(ctx context.Context, env *environment, opts hookdOptions) (h *hookd, err error) {
+	dir, err := os.MkdirTemp(env.dir, "hookd-")
+	if err != nil {
+		return nil, err
+	}
+	h = &hookd{done: make(chan error, 1)}
+	var dropSchema func() error
+	h.cleanup = func() error {
+		var errs []error
+		if dropSchema != nil {
+			errs = append(errs, dropSchema())
+		}
+		errs = append(errs, os.RemoveAll(dir))
+		return errors.Join(errs...)
+	}
+	defer func() {
+		if err != nil {
+			_ = h.cleanup()
+		}
+	}()
+
+	database := ""
+	if env.postgresURL != "" {
+		if database, dropSchema, err = freshSchema(ctx, env.postgresURL); err != nil {
+			return nil, err
+		}
+	}
+	if h.ingestToken, err = randomHex("bench-ingest-", 24); err != nil {
+		return nil, err
+	}
+	jwtSecret, err := randomHex("", 32)
+	if err != nil {
+		return nil, err
+	}
+	var key [32]byte
+	if _, err := rand.Read(key[:]); err != nil {
+		return nil, err
+	}
+	args := []string{
+		"--data-dir", dir,
+		"--addr", "127.0.0.1:0",
+		"--ingest-token", h.ingestToken,
+		"--allow-cidr", "127.0.0.0/8",
+		"--ca-file", env.rcv.caFile,
+		"--jwt-secret", jwtSecret,
+		"--master-key", base64.StdEncoding.EncodeToString(key[:]),
+		"--delivery-timeout", opts.deliveryTimeout.String(),
+		"--webhook-concurrency", strconv.Itoa(opts.perWebhook),
+		"--log-level", "warn",
+	}
+	if database != "" {
+		args = append(args, "--database", database)
+	}
+	cfg, err := serveConfig(args)
+	if err != nil {
+		return nil, err
+	}
+	user := uuid.Must(uuid.NewV7())
+	if h.team, err = bootstrap(ctx, cfg, user); err != nil {
+		return nil, err
+	}
+	if h.token, err = auth.MintHS256([]byte(jwtSecret), user, 24*time.Hour, "", "", time.Now()); err != nil {
+		return nil, err
+	}
+
+	log := slog.New(slog.NewTextHandler(env.log, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	serveCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	h.cancel = cancel
+	ready := make(chan string, 1)
+	go func() { h.done <- app.Serve(serveCtx, cfg, log, ready) }()
+	select {
+	case addr := <-ready:
+		h.base = "http://" + addr
+	case err := <-h.done:
+		cancel()
+		return nil, fmt.Errorf("starting hookd: %w", err)
+	case <-ctx.Done():
+		cancel()
+		<-h.done
+		return nil, fmt.Errorf("starting hookd: %w", context.Cause(ctx))
+	}
+	h.api = &http.Client{Timeout: time.Minute, Transport: &http.Transport{
+		MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute,
+	}}
+	return h, nil
+}
+
+// stop shuts hookd down in order (in-flight attempts finish or are
+// released) and removes its store.
+func (h *hookd) stop() error {
+	h.cancel()
+	err := <-h.done
+	h.api.CloseIdleConnections()
+	return errors.Join(err, h.cleanup())
+}
+
+// serveConfig parses args with serve's own flag definitions, so every other
+// setting keeps its real default. The environment is not read: a
+// HOOKD_DATABASE meant for a deployment must not point the bench at it.
+func serveConfig(args []string) (*config.Config, error) {
+	fs := flag.NewFlagSet("hookd bench", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	cfg := config.Register(fs, true)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	return cfg, cfg.Validate(true)
+}
+
+// bootstrap writes a team and its admin straight into the store, before
+// hookd opens it (as the administration commands do).
+func bootstrap(ctx context.Context, cfg *config.Config, user uuid.UUID) (uuid.UUID, error) {
+	team := uuid.Must(uuid.NewV7())
+	st, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		return team, fmt.Errorf("opening the store: %w", err)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	err = st.CreateTeam(ctx, store.Team{ID: team, DisplayName: "bench", CreatedAt: now})
+	if err == nil {
+		err = st.PutMember(ctx, store.Member{TeamID: team, UserID: user, Role: string(auth.RoleAdmin), CreatedAt: now})
+	}
+	return team, errors.Join(err, st.Close())
+}
+
+// freshSchema creates a new schema in the database of base and returns a
+// URL whose search_path selects it, and a function that drops it.
+func freshSchema(ctx context.Context, base string) (string, func() error, error) {
+	name, err := randomHex("hookd_bench_", 8)
+	if err != nil {
+		return "", nil, err
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", nil, fmt.Errorf("--database: %w", err)
+	}
+	exec := func(ctx context.Context, sql string) error {
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		_, err = conn.Exec(ctx, sql)
+		return err
+	}
+	ident := pgx.Identifier{name}.Sanitize()
+	if err := exec(ctx, "CREATE SCHEMA "+ident); err != nil {
+		return "", nil, fmt.Errorf("creating a PostgreSQL schema for the run: %w", err)
+	}
+	q := u.Query()
+	q.Set("search_path", name)
+	u.RawQuery = q.Encode()
+	drop := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		return exec(ctx, "DROP SCHEMA IF EXISTS "+ident+" CASCADE")
+	}
+	return u.String(), drop, nil
+}
+
+func randomHex(prefix string, n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return prefix + hex.EncodeToString(b), nil
+}
+
+// createWebhook registers ep through the API and gives the receiver the
+// secret the API returned.
+func (h *hookd) createWebhook(ctx context.Context, rcv *receiver, ep *endpoint) error {
+	body, _ := json.Marshal(map[string]any{
+		"display_name": "bench " + ep.path, "webhook_url": rcv.url(ep),
+		"webhook_events": []string{"task.completed", "task.failed"},
+	})
+	var out struct {
+		ID     string `json:"id"`
+		Secret string `json:"webhook_secret"`
+	}
+	if err := h.call(ctx, http.MethodPost, "/api/v1/webhooks", h.token, body, http.StatusCreated, &out); err != nil {
+		return fmt.Errorf("creating webhook %s: %w", ep.path, err)
+	}
+	ep.setSecret(out.Secret)
+	return nil
+}
+
+// call sends one request to hookd and decodes a want answer into out.
+func (h *hookd) call(ctx context.Context, method, path, bearer string, body []byte, want int, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, h.base+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	req.Header.Set("X-Team-ID", h.team.String())
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := h.api.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, bytes.TrimSpace(data))
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(data, out)
+}
