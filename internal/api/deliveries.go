@@ -51,11 +51,8 @@ func viewDelivery(d store.Delivery) deliveryView {
 var deliveryStatuses = []string{store.StatusPending, store.StatusSucceeded, store.StatusFailed, store.StatusCanceled}
 
 func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	webhookID, err := pathID(r, "webhookId")
+	webhookID, err := webhookRequest(r, p, auth.ActListDeliveries)
 	if err != nil {
-		return err
-	}
-	if err := require(p, auth.ActListDeliveries); err != nil {
 		return err
 	}
 	q := r.URL.Query()
@@ -87,12 +84,16 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request, p auth.P
 	return nil
 }
 
-// deliveryPath parses both ids of a delivery route.
-func deliveryPath(r *http.Request) (webhookID, deliveryID uuid.UUID, err error) {
+// deliveryRequest parses both ids of a delivery route, then checks the
+// caller may perform the action.
+func deliveryRequest(r *http.Request, p auth.Principal, a auth.Action) (webhookID, deliveryID uuid.UUID, err error) {
 	if webhookID, err = pathID(r, "webhookId"); err != nil {
 		return
 	}
-	deliveryID, err = pathID(r, "deliveryId")
+	if deliveryID, err = pathID(r, "deliveryId"); err != nil {
+		return
+	}
+	err = require(p, a)
 	return
 }
 
@@ -104,11 +105,8 @@ func deliveryNotFound(err error) error {
 }
 
 func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	webhookID, deliveryID, err := deliveryPath(r)
+	webhookID, deliveryID, err := deliveryRequest(r, p, auth.ActListDeliveries)
 	if err != nil {
-		return err
-	}
-	if err := require(p, auth.ActListDeliveries); err != nil {
 		return err
 	}
 	d, err := s.Store.GetDelivery(r.Context(), p.TeamID, webhookID, deliveryID)
@@ -128,11 +126,8 @@ func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request, p auth.Prin
 }
 
 func (s *Server) redeliver(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	webhookID, deliveryID, err := deliveryPath(r)
+	webhookID, deliveryID, err := deliveryRequest(r, p, auth.ActManageWebhooks)
 	if err != nil {
-		return err
-	}
-	if err := require(p, auth.ActManageWebhooks); err != nil {
 		return err
 	}
 	if err := noBody(r); err != nil {
@@ -150,11 +145,8 @@ func (s *Server) redeliver(w http.ResponseWriter, r *http.Request, p auth.Princi
 // testWebhook sends a webhook.test event in the six-field shape, signed like
 // any other delivery.
 func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	webhookID, err := pathID(r, "webhookId")
+	webhookID, err := webhookRequest(r, p, auth.ActManageWebhooks)
 	if err != nil {
-		return err
-	}
-	if err := require(p, auth.ActManageWebhooks); err != nil {
 		return err
 	}
 	if err := noBody(r); err != nil {

@@ -22,7 +22,8 @@ func (s *Server) checkIngestToken(r *http.Request) error {
 	if s.IngestToken == "" {
 		return errIngestUnauthorized
 	}
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	ok = ok && strings.EqualFold(scheme, "Bearer")
 	want := sha256.Sum256([]byte(s.IngestToken))
 	have := sha256.Sum256([]byte(got))
 	if !ok || subtle.ConstantTimeCompare(want[:], have[:]) != 1 {

@@ -2,9 +2,14 @@ package api_test
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/hookd/hookd/internal/api"
 
 	"github.com/google/uuid"
 	"github.com/hookd/hookd/internal/store"
@@ -45,8 +50,8 @@ func testIngest(t *testing.T, e *env) {
 	expect(t, e.do(caller{bearer: "wrong"}, "POST", "/internal/v1/task-events", completed(e.teamA, task)), http.StatusUnauthorized)
 	expect(t, e.do(e.as(e.admin, e.teamA), "POST", "/internal/v1/task-events", completed(e.teamA, task)), http.StatusUnauthorized)
 
-	r := e.do(ingestCaller, "POST", "/internal/v1/task-events", completed(e.teamA, task))
-	expect(t, r, http.StatusAccepted)
+	r := e.do(caller{}, "POST", "/internal/v1/task-events", completed(e.teamA, task), "Authorization", "bearer "+ingestToken)
+	expect(t, r, http.StatusAccepted) // the scheme is case-insensitive
 	first := r.json(t)
 	if first["delivery_count"].(float64) != 1 {
 		t.Fatalf("completed goes to the one active webhook subscribed: %s", r.body)
@@ -241,6 +246,28 @@ func TestRoutesMatchOpenAPI(t *testing.T) {
 	for r := range spec {
 		if !served[r] {
 			t.Errorf("route %s is in api/openapi.yaml but not served", r)
+		}
+	}
+}
+
+// With no --ingest-token the ingest API is closed to everyone, an empty
+// bearer included: it is never open.
+func TestIngestClosedWithoutToken(t *testing.T) {
+	srv := httptest.NewServer((&api.Server{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}).Handler())
+	defer srv.Close()
+	for _, auth := range []string{"", "Bearer ", "Bearer x"} {
+		req, _ := http.NewRequest("POST", srv.URL+"/internal/v1/task-events", strings.NewReader(`{}`))
+		req.Header.Set("Content-Type", "application/json")
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusUnauthorized || res.Header.Get("WWW-Authenticate") != "Bearer" {
+			t.Fatalf("Authorization %q: %d", auth, res.StatusCode)
 		}
 	}
 }

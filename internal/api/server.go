@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/hookd/hookd/internal/auth"
 	"github.com/hookd/hookd/internal/ingest"
 	"github.com/hookd/hookd/internal/netguard"
@@ -177,4 +178,14 @@ func require(p auth.Principal, a auth.Action) error {
 		return errForbidden
 	}
 	return nil
+}
+
+// webhookRequest parses the path's webhook id (400 when malformed), then
+// checks the caller may perform the action (403).
+func webhookRequest(r *http.Request, p auth.Principal, a auth.Action) (uuid.UUID, error) {
+	id, err := pathID(r, "webhookId")
+	if err != nil {
+		return uuid.Nil, err
+	}
+	return id, require(p, a)
 }

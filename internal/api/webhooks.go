@@ -191,11 +191,8 @@ func webhookNotFound(err error) error {
 }
 
 func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	id, err := pathID(r, "webhookId")
+	id, err := webhookRequest(r, p, auth.ActGetWebhook)
 	if err != nil {
-		return err
-	}
-	if err := require(p, auth.ActGetWebhook); err != nil {
 		return err
 	}
 	wh, err := s.Store.GetWebhook(r.Context(), p.TeamID, id)
@@ -213,11 +210,8 @@ func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request, p auth.Princ
 }
 
 func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	id, err := pathID(r, "webhookId")
+	id, err := webhookRequest(r, p, auth.ActManageWebhooks)
 	if err != nil {
-		return err
-	}
-	if err := require(p, auth.ActManageWebhooks); err != nil {
 		return err
 	}
 	body, err := readJSONBody(r, maxManagementBody, true)
@@ -236,11 +230,8 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request, p auth.Pr
 }
 
 func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	id, err := pathID(r, "webhookId")
+	id, err := webhookRequest(r, p, auth.ActManageWebhooks)
 	if err != nil {
-		return err
-	}
-	if err := require(p, auth.ActManageWebhooks); err != nil {
 		return err
 	}
 	if err := s.Store.DeleteWebhook(r.Context(), p.TeamID, id); err != nil {
@@ -253,11 +244,8 @@ func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request, p auth.Pr
 // rotateSecret replaces the secret at once: the next attempt of every
 // pending delivery, retries included, signs with the new one.
 func (s *Server) rotateSecret(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	id, err := pathID(r, "webhookId")
+	id, err := webhookRequest(r, p, auth.ActManageWebhooks)
 	if err != nil {
-		return err
-	}
-	if err := require(p, auth.ActManageWebhooks); err != nil {
 		return err
 	}
 	if err := noBody(r); err != nil {
