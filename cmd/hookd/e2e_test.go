@@ -219,9 +219,11 @@ func TestCrashLosesNothing(t *testing.T) {
 			before := rcv.unique()
 			t.Logf("killed after %d of %d deliveries", before, total)
 
+			// What the killed process had in flight comes back when its leases
+			// expire (delivery timeout + 30 s).
 			h = startHookd(t, args...)
-			waitFor(t, "every delivery", 90*time.Second, func() bool { return rcv.unique() == total })
-			waitFor(t, "every delivery succeeded in the log", 30*time.Second, func() bool {
+			waitFor(t, "every delivery", 120*time.Second, func() bool { return rcv.unique() == total })
+			waitFor(t, "every delivery succeeded in the log", 120*time.Second, func() bool {
 				_, l := call(t, "GET", h.base+"/api/v1/webhooks/"+hookID+"/deliveries?delivery_status=succeeded&per_page=1", token, team, nil)
 				return l["page_meta"].(map[string]any)["total_count"].(float64) == float64(total)
 			})

@@ -49,7 +49,7 @@ func startProgress(w io.Writer, name string, total int64, count func() int64) *p
 				rate := float64(n) / elapsed
 				eta := "?"
 				if rate > 0 && total > 0 {
-					eta = (time.Duration(float64(total-n)/rate*float64(time.Second))).Round(time.Second).String()
+					eta = (time.Duration(float64(total-n) / rate * float64(time.Second))).Round(time.Second).String()
 				}
 				line := fmt.Sprintf("%s: %d/%d  %.0f/s  ETA %s", name, n, total, rate, eta)
 				if tty {

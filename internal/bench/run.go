@@ -164,10 +164,10 @@ type Settings struct {
 // Result is one scenario's figures. Counts come from the receiver.
 type Result struct {
 	Scenario      string  `json:"scenario"`
-	Deliveries    int64   `json:"deliveries"`     // unique deliveries that count for the figure
-	Seconds       float64 `json:"seconds"`        // the measured interval
-	PerSecond     float64 `json:"per_second"`     // Deliveries / Seconds
-	Ratio         float64 `json:"ratio"`          // to the ceiling (throughput) or to the all-healthy run (isolation)
+	Deliveries    int64   `json:"deliveries"` // unique deliveries that count for the figure
+	Seconds       float64 `json:"seconds"`    // the measured interval
+	PerSecond     float64 `json:"per_second"` // Deliveries / Seconds
+	Ratio         float64 `json:"ratio"`      // to the ceiling (throughput) or to the all-healthy run (isolation)
 	IngestPerSec  float64 `json:"ingest_per_second,omitempty"`
 	Latency       Latency `json:"latency"`        // latency: ingest answer -> receipt
 	IngestLatency Latency `json:"ingest_latency"` // latency: ingest request -> answer

@@ -10,10 +10,17 @@ import (
 	"github.com/hookd/hookd/internal/store"
 )
 
-// leaseWindow is how many due rows a lease round looks at per row it may
+// leaseWindow is how many due rows a lease round may look at per row it may
 // lease: enough to get past rows Admit refuses, bounded so one round stays
 // short.
 const leaseWindow = 4
+
+// maxRefusalRun ends a round's walk after this many refusals in a row. Such
+// a run is almost always one lane that filled up during the round (a single
+// busy webhook with a long queue); the next round excludes it up front, so
+// walking on would only read rows nobody can take now. Before this bound a
+// single-webhook lease read about 4×Limit rows to lease one.
+const maxRefusalRun = 8
 
 // Lease runs in the writer, so two Lease calls are serialised and can never
 // hand out the same row.
@@ -34,34 +41,25 @@ func lease(w *wtx, req store.LeaseRequest) (store.LeaseResult, error) {
 	now := ts(req.Now)
 	exclude := idsJSON(req.Exclude)
 	var res store.LeaseResult
+	var firstRefused sql.NullInt64
 	if req.Limit > 0 {
-		cands, err := dueCandidates(w, now, exclude, leaseWindow*req.Limit)
+		ids, refused, err := admitDue(w, req, now, exclude)
 		if err != nil {
 			return res, err
 		}
-		var ids []uuid.UUID
-		for _, c := range cands {
-			if len(res.Deliveries) == req.Limit {
-				break
-			}
-			if req.Admit != nil && !req.Admit(c.WebhookID) {
-				continue
-			}
-			c.LeaseUntil = fromTS(ts(req.Until))
-			res.Deliveries = append(res.Deliveries, c)
-			ids = append(ids, c.DeliveryID)
-		}
+		firstRefused = refused
 		if len(ids) > 0 {
+			list := idsJSON(ids)
 			if _, err := w.exec(`UPDATE deliveries SET lease_owner = ?, lease_until = ?
-				WHERE id IN (SELECT value FROM json_each(?))`, req.Owner, ts(req.Until), idsJSON(ids)); err != nil {
+				WHERE id IN (SELECT value FROM json_each(?))`, req.Owner, ts(req.Until), list); err != nil {
 				return res, err
 			}
-			if err := fillBodies(w, res.Deliveries); err != nil {
+			if res.Deliveries, err = leasedRows(w, ids, list, fromTS(ts(req.Until))); err != nil {
 				return res, err
 			}
 		}
 	}
-	next, err := nextDue(w, now, exclude)
+	next, err := nextDue(w, now, exclude, firstRefused)
 	if err != nil {
 		return res, err
 	}
@@ -69,73 +67,96 @@ func lease(w *wtx, req store.LeaseRequest) (store.LeaseResult, error) {
 	return res, nil
 }
 
-// dueCandidates reads due rows (all but the body) in due order through the partial index on
-// pending rows; the join drops rows whose webhook is gone or disabled.
-func dueCandidates(w *wtx, now int64, exclude string, limit int) ([]store.LeasedDelivery, error) {
-	rows, err := w.query(`SELECT d.id, d.event_id, d.webhook_id, d.team_id, d.event_type, d.attempt_count, h.url, h.secret_enc
+// admitDue walks due rows in due order through the partial index on pending
+// rows, reading only their ids and webhooks, and returns those Admit
+// accepted: at most Limit, within leaseWindow×Limit rows, stopping early after
+// maxRefusalRun refusals in a row. The join drops rows whose webhook is gone
+// or disabled. firstRefused is the due time of the first row Admit refused:
+// the earliest unleased due row left behind, which is what nextDue would
+// otherwise search for again.
+func admitDue(w *wtx, req store.LeaseRequest, now int64, exclude string) (admitted []uuid.UUID, firstRefused sql.NullInt64, err error) {
+	rows, err := w.query(`SELECT d.id, d.webhook_id, d.next_attempt_at
 		FROM deliveries d JOIN webhooks h ON h.id = d.webhook_id
 		WHERE d.status = 'pending' AND d.next_attempt_at <= ?1
 		  AND (d.lease_until IS NULL OR d.lease_until <= ?1)
 		  AND d.webhook_id NOT IN (SELECT value FROM json_each(?2))
 		  AND h.status = 'active'
-		ORDER BY d.next_attempt_at LIMIT ?3`, now, exclude, limit)
+		ORDER BY d.next_attempt_at LIMIT ?3`, now, exclude, leaseWindow*req.Limit)
+	if err != nil {
+		return nil, firstRefused, err
+	}
+	defer rows.Close()
+	refusals := 0
+	for rows.Next() {
+		var id, webhook uuid.UUID
+		var due int64
+		if err := rows.Scan(&id, &webhook, &due); err != nil {
+			return nil, firstRefused, err
+		}
+		if req.Admit != nil && !req.Admit(webhook) {
+			if !firstRefused.Valid {
+				firstRefused = sql.NullInt64{Int64: due, Valid: true}
+			}
+			if refusals++; refusals >= maxRefusalRun {
+				break
+			}
+			continue
+		}
+		refusals = 0
+		if admitted = append(admitted, id); len(admitted) == req.Limit {
+			break
+		}
+	}
+	return admitted, firstRefused, rows.Err()
+}
+
+// leasedRows reads what a sender needs for the leased ids (list is their
+// JSON array) in one query, in ids' order: the webhook's current URL and
+// secret, and the event body.
+func leasedRows(w *wtx, ids []uuid.UUID, list string, until time.Time) ([]store.LeasedDelivery, error) {
+	rows, err := w.query(`SELECT d.id, d.event_id, d.webhook_id, d.team_id, d.event_type, d.attempt_count,
+			h.url, h.secret_enc, e.body
+		FROM deliveries d JOIN webhooks h ON h.id = d.webhook_id JOIN events e ON e.id = d.event_id
+		WHERE d.id IN (SELECT value FROM json_each(?))`, list)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []store.LeasedDelivery
+	byID := make(map[uuid.UUID]store.LeasedDelivery, len(ids))
 	for rows.Next() {
-		var c store.LeasedDelivery
+		c := store.LeasedDelivery{LeaseUntil: until}
 		if err := rows.Scan(&c.DeliveryID, &c.EventID, &c.WebhookID, &c.TeamID, &c.EventType,
-			&c.AttemptCount, &c.URL, &c.SecretEnc); err != nil {
+			&c.AttemptCount, &c.URL, &c.SecretEnc, &c.Body); err != nil {
 			return nil, err
 		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
-}
-
-// fillBodies reads the bodies of the leased rows' events in one query (only
-// for rows actually leased: bodies may be large).
-func fillBodies(w *wtx, ls []store.LeasedDelivery) error {
-	events := make([]uuid.UUID, len(ls))
-	for i, l := range ls {
-		events[i] = l.EventID
-	}
-	rows, err := w.query(`SELECT id, body FROM events WHERE id IN (SELECT value FROM json_each(?))`, idsJSON(events))
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	bodies := make(map[uuid.UUID][]byte, len(ls))
-	for rows.Next() {
-		var id uuid.UUID
-		var body []byte
-		if err := rows.Scan(&id, &body); err != nil {
-			return err
-		}
-		bodies[id] = body
+		byID[c.DeliveryID] = c
 	}
 	if err := rows.Err(); err != nil {
-		return err
+		return nil, err
 	}
-	for i := range ls {
-		ls[i].Body = bodies[ls[i].EventID]
+	out := make([]store.LeasedDelivery, 0, len(ids))
+	for _, id := range ids {
+		if c, ok := byID[id]; ok {
+			out = append(out, c)
+		}
 	}
-	return nil
+	return out, nil
 }
 
 // nextDue is when the dispatcher should look again: the earliest unleased
 // pending row outside the excluded lanes (at or before now when due rows were
 // left behind), or the earliest live lease's expiry, whichever comes first.
-func nextDue(w *wtx, now int64, exclude string) (*time.Time, error) {
-	var unleased, leaseEnd sql.NullInt64
-	err := w.queryRow(`SELECT next_attempt_at FROM deliveries
-		WHERE status = 'pending' AND (lease_until IS NULL OR lease_until <= ?1)
-		  AND webhook_id NOT IN (SELECT value FROM json_each(?2))
-		ORDER BY next_attempt_at LIMIT 1`, now, exclude).Scan(&unleased)
-	if err != nil && err != sql.ErrNoRows {
-		return nil, err
+// refused, when valid, is that earliest unleased row already (see admitDue).
+func nextDue(w *wtx, now int64, exclude string, refused sql.NullInt64) (*time.Time, error) {
+	unleased, leaseEnd := refused, sql.NullInt64{}
+	if !unleased.Valid {
+		err := w.queryRow(`SELECT next_attempt_at FROM deliveries
+			WHERE status = 'pending' AND (lease_until IS NULL OR lease_until <= ?1)
+			  AND webhook_id NOT IN (SELECT value FROM json_each(?2))
+			ORDER BY next_attempt_at LIMIT 1`, now, exclude).Scan(&unleased)
+		if err != nil && err != sql.ErrNoRows {
+			return nil, err
+		}
 	}
 	if err := w.queryRow(`SELECT min(lease_until) FROM deliveries WHERE status = 'pending' AND lease_until > ?`, now).
 		Scan(&leaseEnd); err != nil {

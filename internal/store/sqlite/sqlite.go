@@ -47,6 +47,7 @@ type Store struct {
 	closeOnce sync.Once
 	closeErr  error
 
+	stmts      map[string]*sql.Stmt // the writer goroutine's prepared statements (see keepStatements)
 	stats      writerStats
 	purgeChunk int // rows per purge job: bounds how long a purge holds the writer
 }
@@ -101,6 +102,7 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 		quit:       make(chan struct{}),
 		done:       make(chan struct{}),
 		purgeChunk: 1000,
+		stmts:      make(map[string]*sql.Stmt),
 	}
 	go s.run()
 	return s, nil
