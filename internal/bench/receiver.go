@@ -1,21 +1,15 @@
 package bench
 
 import (
-	"crypto/tls"
-	"errors"
-	"fmt"
 	"io"
-	"log"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/hookd/hookd/internal/loopbacktls"
 	"github.com/hookd/hookd/webhooksig"
 )
 
@@ -31,10 +25,9 @@ const seenShards = 64
 // signature, counts unique X-Webhook-Delivery ids and, when asked, records
 // when each X-Webhook-Event-ID first arrived.
 type receiver struct {
-	srv       *http.Server
-	base      string // https://127.0.0.1:port
-	caFile    string
-	serveDone chan struct{}
+	tls    *loopbacktls.Server
+	base   string // https://127.0.0.1:port
+	caFile string
 
 	mu        sync.RWMutex
 	endpoints map[string]*endpoint // by path
@@ -75,36 +68,16 @@ type gate struct {
 
 // startReceiver listens on 127.0.0.1:0 and writes its CA certificate into dir.
 func startReceiver(dir string, errorLog io.Writer) (*receiver, error) {
-	cert, caPEM, err := newLoopbackCert(time.Now())
-	if err != nil {
-		return nil, fmt.Errorf("making the receiver's certificate: %w", err)
-	}
-	caFile := filepath.Join(dir, "receiver-ca.pem")
-	if err := os.WriteFile(caFile, caPEM, 0o600); err != nil {
-		return nil, fmt.Errorf("writing the receiver's CA: %w", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("starting the receiver: %w", err)
-	}
-	r := &receiver{
-		base: "https://" + ln.Addr().String(), caFile: caFile,
-		endpoints: map[string]*endpoint{}, serveDone: make(chan struct{}),
-	}
+	r := &receiver{endpoints: map[string]*endpoint{}}
 	for i := range r.seen {
 		r.seen[i].deliveries = map[uuid.UUID]struct{}{}
 		r.seen[i].arrivals = map[uuid.UUID]int64{}
 	}
-	r.srv = &http.Server{
-		Handler:           http.HandlerFunc(r.serveHTTP),
-		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          log.New(errorLog, "bench receiver: ", 0),
+	srv, err := loopbacktls.Start(dir, "bench receiver", http.HandlerFunc(r.serveHTTP), errorLog)
+	if err != nil {
+		return nil, err
 	}
-	go func() {
-		defer close(r.serveDone)
-		_ = r.srv.ServeTLS(ln, "", "") // http.ErrServerClosed on close
-	}()
+	r.tls, r.base, r.caFile = srv, srv.URL, srv.CAFile
 	return r, nil
 }
 
@@ -250,11 +223,4 @@ func (c counters) minus(o counters) counters {
 }
 
 // close stops the server at once and waits for its loop to end.
-func (r *receiver) close() error {
-	err := r.srv.Close()
-	<-r.serveDone
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
-	}
-	return err
-}
+func (r *receiver) close() error { return r.tls.Close() }

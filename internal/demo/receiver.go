@@ -1,25 +1,13 @@
 package demo
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"errors"
-	"fmt"
 	"io"
-	"log"
-	"math/big"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/hookd/hookd/internal/loopbacktls"
 )
 
 // Receiver paths: one endpoint that always answers 200, one that fails the
@@ -47,45 +35,24 @@ type receivedRequest struct {
 // nobody but itself: hookd trusts it only because its PEM is passed as
 // --ca-file, as a private deployment would do with its own CA.
 type receiver struct {
-	srv    *http.Server
+	tls    *loopbacktls.Server
 	base   string // https://127.0.0.1:port
 	caFile string
 
-	mu        sync.Mutex
-	start     time.Time
-	requests  []receivedRequest
-	perFlaky  map[string]int // attempts seen per X-Webhook-Delivery on the flaky path
-	serveDone chan struct{}
+	mu       sync.Mutex
+	start    time.Time
+	requests []receivedRequest
+	perFlaky map[string]int // attempts seen per X-Webhook-Delivery on the flaky path
 }
 
 // startReceiver listens on 127.0.0.1:0 and writes its CA certificate into dir.
 func startReceiver(dir string, errorLog io.Writer) (*receiver, error) {
-	cert, caPEM, err := selfSignedCert(time.Now())
+	r := &receiver{start: time.Now(), perFlaky: map[string]int{}}
+	srv, err := loopbacktls.Start(dir, "demo receiver", http.HandlerFunc(r.serveHTTP), errorLog)
 	if err != nil {
-		return nil, fmt.Errorf("making the receiver's certificate: %w", err)
+		return nil, err
 	}
-	caFile := filepath.Join(dir, caFileName)
-	if err := os.WriteFile(caFile, caPEM, 0o600); err != nil {
-		return nil, fmt.Errorf("writing the receiver's CA: %w", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("starting the receiver: %w", err)
-	}
-	r := &receiver{
-		base: "https://" + ln.Addr().String(), caFile: caFile,
-		start: time.Now(), perFlaky: map[string]int{}, serveDone: make(chan struct{}),
-	}
-	r.srv = &http.Server{
-		Handler:           http.HandlerFunc(r.serveHTTP),
-		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
-		ReadHeaderTimeout: 5 * time.Second,
-		ErrorLog:          log.New(errorLog, "demo receiver: ", 0),
-	}
-	go func() {
-		defer close(r.serveDone)
-		_ = r.srv.ServeTLS(ln, "", "") // returns http.ErrServerClosed on close
-	}()
+	r.tls, r.base, r.caFile = srv, srv.URL, srv.CAFile
 	return r, nil
 }
 
@@ -137,42 +104,4 @@ func (r *receiver) seen() []receivedRequest {
 }
 
 // close stops the server at once and waits for its loop to end.
-func (r *receiver) close() error {
-	err := r.srv.Close()
-	<-r.serveDone
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
-	}
-	return err
-}
-
-// selfSignedCert makes a certificate for the loopback addresses that is its
-// own CA, and its PEM (what --ca-file reads).
-func selfSignedCert(now time.Time) (tls.Certificate, []byte, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "hookd demo receiver", Organization: []string{"hookd demo"}},
-		NotBefore:             now.Add(-time.Minute),
-		NotAfter:              now.Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		DNSNames:              []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	cert := tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-	return cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
-}
+func (r *receiver) close() error { return r.tls.Close() }
