@@ -139,11 +139,19 @@ func (r *receiver) unique() int {
 
 // hookd is one running `hookd serve` child process.
 type hookd struct {
-	t    *testing.T
-	cmd  *exec.Cmd
-	base string
-	logs *bytes.Buffer
-	done chan error
+	t     *testing.T
+	cmd   *exec.Cmd
+	base  string
+	logMu sync.Mutex
+	logs  *bytes.Buffer
+	done  chan error
+}
+
+// logText is everything hookd printed so far.
+func (h *hookd) logText() string {
+	h.logMu.Lock()
+	defer h.logMu.Unlock()
+	return h.logs.String()
 }
 
 func freePort(t *testing.T) string {
@@ -166,24 +174,22 @@ func startHookd(t *testing.T, args ...string) *hookd {
 	addr := freePort(t)
 	full := append([]string{"serve", "--addr", addr}, args...)
 	cmd := exec.Command(hookdBin, full...)
-	cmd.Env = append(os.Environ(), "HOOKD_LOG_LEVEL=warn")
-	logs := &bytes.Buffer{}
+	cmd.Env = append(os.Environ(), "HOOKD_LOG_LEVEL=debug")
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
-	var logMu sync.Mutex
+	h := &hookd{t: t, cmd: cmd, base: "http://" + addr, logs: &bytes.Buffer{}, done: make(chan error, 1)}
 	go func() {
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
-			logMu.Lock()
-			logs.WriteString(sc.Text() + "\n")
-			logMu.Unlock()
+			h.logMu.Lock()
+			h.logs.WriteString(sc.Text() + "\n")
+			h.logMu.Unlock()
 		}
 	}()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	h := &hookd{t: t, cmd: cmd, base: "http://" + addr, logs: logs, done: make(chan error, 1)}
 	go func() { h.done <- cmd.Wait(); pw.Close() }()
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
@@ -191,16 +197,14 @@ func startHookd(t *testing.T, args ...string) *hookd {
 			<-h.done
 		}
 		if t.Failed() {
-			logMu.Lock()
-			t.Logf("hookd logs:\n%s", logs.String())
-			logMu.Unlock()
+			t.Logf("hookd logs:\n%s", h.logText())
 		}
 	})
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-h.done:
-			t.Fatalf("hookd exited early: %v\n%s", err, logs.String())
+			t.Fatalf("hookd exited early: %v\n%s", err, h.logText())
 		default:
 		}
 		if res, err := http.Get(h.base + "/readyz"); err == nil {
@@ -211,7 +215,7 @@ func startHookd(t *testing.T, args ...string) *hookd {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("hookd did not become ready\n%s", logs.String())
+	t.Fatalf("hookd did not become ready\n%s", h.logText())
 	return nil
 }
 

@@ -170,6 +170,22 @@ func TestServeEndToEnd(t *testing.T) {
 			if err := h.stop(); err != nil {
 				t.Fatalf("SIGTERM/SIGINT must exit 0: %v", err)
 			}
+			// Secrets, raw keys and tokens never appear in logs, even at debug.
+			logs := h.logText()
+			if !strings.Contains(logs, "delivery attempt failed") {
+				t.Fatalf("debug logs were not captured:\n%s", logs)
+			}
+			hidden := []string{secret, strings.TrimPrefix(secret, "whsec_"), token, e2eIngestToken}
+			for i := 1; i < len(storeArgs); i++ {
+				if storeArgs[i-1] == "--master-key" || storeArgs[i-1] == "--jwt-secret" {
+					hidden = append(hidden, storeArgs[i])
+				}
+			}
+			for _, s := range hidden {
+				if strings.Contains(logs, s) {
+					t.Fatalf("a secret or token appears in the logs:\n%s", logs)
+				}
+			}
 		})
 	}
 }
