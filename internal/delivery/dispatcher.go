@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -18,6 +19,7 @@ func (e *Engine) dispatch(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	failures := 0
+	e.leaseWanted.Store(true)
 	for ctx.Err() == nil {
 		e.lanes.expireTickets(e.now())
 		wait, err := e.leaseRound(ctx)
@@ -29,14 +31,17 @@ func (e *Engine) dispatch(ctx context.Context) {
 			failures = 0
 		}
 		if wait <= 0 {
+			e.leaseWanted.Store(true)
 			continue
 		}
 		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
-		case <-e.wake:
+		case <-e.wake: // Wake sets leaseWanted; an outcome's signal does not
 		case <-wakeups:
+			e.leaseWanted.Store(true)
 		case <-timer.C:
+			e.leaseWanted.Store(true)
 		}
 	}
 }
@@ -47,9 +52,26 @@ const dueAgainDelay = time.Millisecond
 
 // leaseRound leases as much due work as there are free slots and starts it.
 // It returns how long the dispatcher may sleep (0: lease again at once).
+//
+// With a store that can (store.OutcomeLeaser), the round first takes the
+// outcomes of finished attempts and records them in the lease's own
+// transaction: the slots those attempts freed are refilled at the cost of
+// one commit, not an outcome commit and then a lease commit.
 func (e *Engine) leaseRound(ctx context.Context) (time.Duration, error) {
+	var outcomes []finished
+	if e.combined != nil {
+		outcomes = e.takeOutcomes()
+	}
+	wanted := e.leaseWanted.Swap(false)
 	free, full := e.lanes.room()
-	if free == 0 {
+	if free == 0 || (e.combined != nil && !wanted && refilled(outcomes, full)) {
+		// No room, or woken only by outcomes of lanes already full again
+		// (the previous round refilled their slots; none at all when that
+		// round took them too): leasing would only walk rows nobody can
+		// take now. room() asked for a wake on the next freed slot.
+		if len(outcomes) > 0 {
+			e.record(outcomes)
+		}
 		return e.pollEvery, nil // a freed slot wakes us
 	}
 	now := e.now()
@@ -57,17 +79,30 @@ func (e *Engine) leaseRound(ctx context.Context) (time.Duration, error) {
 	// Not ctx: a lease committed while its caller gave up would strand the
 	// rows until the lease expires. The round is bounded instead.
 	leaseCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.Timeout)
-	res, err := e.st.Lease(leaseCtx, store.LeaseRequest{
+	req := store.LeaseRequest{
 		Owner:   e.cfg.Owner,
 		Now:     now,
 		Until:   now.Add(e.leaseFor),
 		Limit:   free,
 		Exclude: full,
 		Admit:   round.admit,
-	})
+	}
+	var res store.LeaseResult
+	var err error
+	if len(outcomes) > 0 {
+		written, _ := e.scheduleRetries(outcomes)
+		res, err = e.combined.RecordOutcomesAndLease(leaseCtx, written, req)
+	} else {
+		res, err = e.st.Lease(leaseCtx, req)
+	}
 	cancel()
 	if err != nil {
 		round.settle(nil)
+		if len(outcomes) > 0 {
+			// Neither happened: write the outcomes the patient way (retries,
+			// one by one if need be); the lease waits for the next round.
+			e.record(outcomes)
+		}
 		return 0, err
 	}
 	webhooks := make([]uuid.UUID, len(res.Deliveries))
@@ -109,4 +144,14 @@ func (e *Engine) leaseRound(ctx context.Context) (time.Duration, error) {
 		}
 	}
 	return wait, nil
+}
+
+// refilled reports whether every outcome belongs to one of the full lanes.
+func refilled(outcomes []finished, full []uuid.UUID) bool {
+	for i := range outcomes {
+		if !slices.Contains(full, outcomes[i].outcome.WebhookID) {
+			return false
+		}
+	}
+	return true
 }

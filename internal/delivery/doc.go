@@ -17,7 +17,10 @@
 // ends (or its process dies) before its lease does. The outcome writer
 // batches finished attempts into one RecordOutcomes call, which also ends the
 // lease; if the process dies first the lease expires and the attempt is made
-// again (at-least-once). The webhook's URL and secret come with the lease, so
+// again (at-least-once). With a store that implements store.OutcomeLeaser
+// (SQLite), the dispatcher itself takes the waiting outcomes into its next
+// lease round instead, so a finished attempt's outcome and the lease that
+// refills its slot share one transaction and one commit. The webhook's URL and secret come with the lease, so
 // a rotation or a disable applies to the very next attempt.
 //
 // The dispatcher sleeps until Wake, a store wakeup (another process), a freed

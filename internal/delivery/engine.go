@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -58,18 +59,24 @@ type Config struct {
 // Engine leases due deliveries and attempts them. Create it with New, run
 // it with Run (once).
 type Engine struct {
-	st        store.Store
+	st store.Store
+	// combined is st when it can record outcomes and lease in one
+	// transaction: then the dispatcher records outcomes in its lease rounds
+	// (see leaseRound) and the outcome writer only drains at shutdown.
+	combined  store.OutcomeLeaser
 	cfg       Config
 	log       *slog.Logger
 	leaseFor  time.Duration
 	pollEvery time.Duration
 	userAgent []string
 
-	lanes    *lanes
-	secrets  *secretCache
-	metrics  *metrics
-	wake     chan struct{}
-	outcomes chan finished
+	lanes   *lanes
+	secrets *secretCache
+	metrics *metrics
+	wake    chan struct{}
+	// leaseWanted is set by Wake: work may be due that no outcome tells of.
+	leaseWanted atomic.Bool
+	outcomes    chan finished
 
 	mu       sync.Mutex // guards running, stopping and senders.Add
 	running  bool
@@ -138,12 +145,20 @@ func New(st store.Store, cfg Config) (*Engine, error) {
 		outcomes:   make(chan finished, cfg.Workers),
 		attemptCtx: context.Background(),
 	}
-	e.lanes = newLanes(cfg.Workers, cfg.PerWebhook, e.Wake, func(n int) { m.slots.Set(float64(n)) })
+	e.combined, _ = st.(store.OutcomeLeaser)
+	e.lanes = newLanes(cfg.Workers, cfg.PerWebhook, e.signal, func(n int) { m.slots.Set(float64(n)) })
 	return e, nil
 }
 
 // Wake tells the dispatcher that work may be due now. It never blocks.
 func (e *Engine) Wake() {
+	e.leaseWanted.Store(true)
+	e.signal()
+}
+
+// signal wakes the dispatcher without asking for a lease: a finished
+// attempt's outcome is waiting (see leaseRound).
+func (e *Engine) signal() {
 	select {
 	case e.wake <- struct{}{}:
 	default:
@@ -164,9 +179,16 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.mu.Unlock()
 
 	writerDone := make(chan struct{})
-	go e.writeOutcomes(writerDone)
+	if e.combined == nil {
+		go e.writeOutcomes(writerDone)
+	}
 
 	e.dispatch(ctx)
+	if e.combined != nil {
+		// The dispatcher recorded outcomes until now; the writer takes the
+		// rest (attempts still in flight).
+		go e.writeOutcomes(writerDone)
+	}
 
 	e.mu.Lock()
 	e.stopping = true

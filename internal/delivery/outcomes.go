@@ -57,19 +57,7 @@ func (e *Engine) writeOutcomes(done chan<- struct{}) {
 // its lease is over, when the delivery is due again and the attempt will be
 // redone whatever we do — at-least-once holds either way.
 func (e *Engine) record(batch []finished) {
-	outcomes := make([]store.Outcome, len(batch))
-	retries := false
-	for i := range batch {
-		o := &batch[i].outcome
-		if !o.Succeeded {
-			if next, ok := NextAttempt(e.cfg.Schedule, o.Attempt.AttemptNumber, o.FinishedAt); ok {
-				next = ceilMillisecond(next)
-				o.NextAttemptAt = &next
-				retries = true
-			}
-		}
-		outcomes[i] = *o
-	}
+	outcomes, retries := e.scheduleRetries(batch)
 	switch {
 	case len(batch) == 1:
 		e.write(outcomes, 0, batch[0].leaseUntil)
@@ -84,6 +72,38 @@ func (e *Engine) record(batch []finished) {
 	if retries {
 		e.Wake() // the dispatcher learns the retry's due time from its next lease round
 	}
+}
+
+// scheduleRetries sets NextAttemptAt on the failed attempts the retry
+// schedule allows another try of, and returns the outcomes to write.
+func (e *Engine) scheduleRetries(batch []finished) (outcomes []store.Outcome, retries bool) {
+	outcomes = make([]store.Outcome, len(batch))
+	for i := range batch {
+		o := &batch[i].outcome
+		if !o.Succeeded {
+			if next, ok := NextAttempt(e.cfg.Schedule, o.Attempt.AttemptNumber, o.FinishedAt); ok {
+				next = ceilMillisecond(next)
+				o.NextAttemptAt = &next
+				retries = true
+			}
+		}
+		outcomes[i] = *o
+	}
+	return outcomes, retries
+}
+
+// takeOutcomes takes the outcomes waiting for the writer, without blocking.
+func (e *Engine) takeOutcomes() []finished {
+	var batch []finished
+	for len(batch) < maxOutcomeBatch {
+		select {
+		case f := <-e.outcomes:
+			batch = append(batch, f)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // write calls RecordOutcomes until it succeeds or gives up: after maxTries

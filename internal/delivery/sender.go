@@ -77,6 +77,14 @@ func (e *Engine) send(d store.LeasedDelivery) {
 	e.metrics.inFlight.Inc()
 	out := e.attempt(&d)
 	e.metrics.inFlight.Dec()
+	if e.combined != nil {
+		// The dispatcher records the outcome and refills the slot in one
+		// round: free the slot first, so that round finds it free.
+		e.lanes.release(d.WebhookID)
+		e.outcomes <- finished{outcome: out, leaseUntil: d.LeaseUntil}
+		e.signal()
+		return
+	}
 	e.outcomes <- finished{outcome: out, leaseUntil: d.LeaseUntil}
 	e.lanes.release(d.WebhookID)
 }

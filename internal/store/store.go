@@ -199,6 +199,18 @@ type Outcome struct {
 	FinishedAt    time.Time
 }
 
+// OutcomeLeaser is an optional capability of a Store: record a batch of
+// outcomes and lease in one transaction. A finished attempt frees its slot;
+// recording it and leasing the slot's next delivery together costs one
+// commit instead of two, and a single-writer store (SQLite) no longer
+// alternates between outcome rounds and lease rounds. The result is exactly
+// RecordOutcomes(outcomes) followed by Lease(req); on error neither happened.
+// A dispatcher uses it when the store implements it and falls back to the
+// two calls otherwise.
+type OutcomeLeaser interface {
+	RecordOutcomesAndLease(ctx context.Context, outcomes []Outcome, req LeaseRequest) (LeaseResult, error)
+}
+
 type Delivery struct {
 	ID             uuid.UUID
 	EventID        uuid.UUID

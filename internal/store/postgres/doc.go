@@ -7,6 +7,12 @@
 //     FOR UPDATE SKIP LOCKED, so two processes never lease the same row, and
 //     reads the webhook's current URL and secret in the same transaction.
 //     An expired lease is the crash-recovery path: the row is due again.
+//     A lease round is two round trips: begin + the first page of a cursor
+//     over the due-order index, then update + commit (lease.go). The lease
+//     transaction turns sorts and sequential scans off so that statistics
+//     older than a burst of ingests cannot make it sort the whole backlog.
+//   - uuid.UUID crosses the wire as 16 bytes (uuidcodec.go), not through
+//     pgx's database/sql fallback, which formatted and parsed every id.
 //   - Durable writes (IngestEvents, RecordOutcomes) go through one writer
 //     goroutine per Store that group-commits: it collects every call waiting
 //     and writes them in one transaction, so concurrent callers share one

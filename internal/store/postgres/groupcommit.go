@@ -138,12 +138,13 @@ func (w *writer) run(round []*writeCall) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), roundTimeout)
 	defer cancel()
+	opts := roundTxOptions(live)
 	var err error
 	for try := 1; try <= maxRoundTries; try++ {
 		for _, c := range live {
 			c.err, c.results = nil, nil
 		}
-		err = pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error { return w.writeRound(ctx, tx, live) })
+		err = pgx.BeginTxFunc(ctx, w.pool, opts, func(tx pgx.Tx) error { return w.writeRound(ctx, tx, live) })
 		if !retryable(err) {
 			break
 		}
@@ -156,6 +157,25 @@ func (w *writer) run(round []*writeCall) {
 		return
 	}
 	w.rounds.Add(1)
+}
+
+// asyncCommit begins a round that records outcomes only. It commits
+// without waiting for the WAL flush, for at-least-once delivery survives
+// losing it: an outcome lost in a database crash leaves its delivery pending
+// under the lease of the attempt (or under none, if the lease was lost too),
+// so the delivery is attempted again once that lease expires — a duplicate
+// at worst, which receivers already handle by X-Webhook-Delivery. The WAL is
+// written in order, so the next flushed commit (any ingest) makes it
+// durable too. Ingest never goes this way: its 202 promises a flushed commit.
+var asyncCommit = pgx.TxOptions{BeginQuery: `BEGIN; SET LOCAL synchronous_commit = off`}
+
+func roundTxOptions(round []*writeCall) pgx.TxOptions {
+	for _, c := range round {
+		if c.ingest != nil {
+			return pgx.TxOptions{}
+		}
+	}
+	return asyncCommit
 }
 
 func (w *writer) writeRound(ctx context.Context, tx pgx.Tx, round []*writeCall) error {

@@ -70,6 +70,7 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 	} else if cfg.MaxConns < 4 {
 		cfg.MaxConns = 4
 	}
+	cfg.AfterConnect = registerUUID
 	if opt.Schema != "" {
 		if err := createSchema(ctx, cfg.ConnConfig, opt.Schema); err != nil {
 			return nil, err

@@ -10,7 +10,7 @@ import (
 
 // benchStore is a store with one team and two subscribed webhooks, so each
 // ingest writes an event and two deliveries.
-func benchStore(b *testing.B) (*Store, uuid.UUID) {
+func benchStore(b testing.TB) (*Store, uuid.UUID) {
 	s, _ := openTemp(b)
 	ctx := context.Background()
 	team := uuid.New()

@@ -172,55 +172,6 @@ func nextDue(w *wtx, now int64, exclude string, refused sql.NullInt64) (*time.Ti
 	}
 }
 
-// RecordOutcomes writes every attempt; a delivery's state changes only while
-// this owner still holds its lease.
-func (s *Store) RecordOutcomes(ctx context.Context, outcomes []store.Outcome) error {
-	if len(outcomes) == 0 {
-		return nil
-	}
-	return s.write(ctx, func(w *wtx) error {
-		for _, o := range outcomes {
-			if err := recordOutcome(w, o); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-func recordOutcome(w *wtx, o store.Outcome) error {
-	a := o.Attempt
-	id := o.DeliveryID.String()
-	// A delivery purged meanwhile has no log to add to.
-	if _, err := w.exec(`INSERT INTO attempts (delivery_id, attempt_number, started_at, duration_ms, status_code, error, response_body)
-		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = ?1)`,
-		id, a.AttemptNumber, ts(a.StartedAt), a.DurationMS, nullInt(a.StatusCode), nullString(a.Error), a.ResponseBody); err != nil {
-		return err
-	}
-	status, next, done := store.StatusFailed, any(nil), any(ts(o.FinishedAt))
-	switch {
-	case o.Succeeded:
-		status = store.StatusSucceeded
-	case o.NextAttemptAt != nil:
-		status, next, done = store.StatusPending, ts(*o.NextAttemptAt), nil
-	}
-	if _, err := w.exec(`UPDATE deliveries SET status = ?, attempt_count = ?, next_attempt_at = ?, completed_at = ?,
-		last_status_code = ?, last_error = ?, lease_owner = NULL, lease_until = NULL
-		WHERE id = ? AND status = 'pending' AND lease_owner = ?`,
-		status, a.AttemptNumber, next, done, nullInt(a.StatusCode), nullString(a.Error), id, o.Owner); err != nil {
-		return err
-	}
-	if !o.Succeeded {
-		return nil
-	}
-	// The endpoint did receive it, lease or not: stamp the webhook, never
-	// moving the time backwards.
-	_, err := w.exec(`UPDATE webhooks SET last_delivered_at = ?2
-		WHERE id = (SELECT webhook_id FROM deliveries WHERE id = ?1)
-		  AND (last_delivered_at IS NULL OR last_delivered_at < ?2)`, id, ts(o.FinishedAt))
-	return err
-}
-
 // ReleaseLeases clears owner's leases on the given rows so any process may
 // take them at once. Rows of another owner are left alone.
 func (s *Store) ReleaseLeases(ctx context.Context, owner string, ids []uuid.UUID) error {
