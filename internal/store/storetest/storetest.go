@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Ingest", ingestCases()},
 		{"Lease", leaseCases()},
 		{"Outcomes", outcomeCases()},
+		{"OutcomeLeaser", outcomeLeaserCases()},
 		{"DeliveryLog", deliveryLogCases()},
 		{"Purge", purgeCases()},
 		{"Concurrency", concurrencyCases()},
