@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -136,4 +137,33 @@ func limits(p store.Page) (limit, offset int) {
 		return 0, 0
 	}
 	return p.Size, offset
+}
+
+// listPage reads one newest-first page of a team's rows of table, keeping
+// only rows whose filterColumn equals filter when filter is set, and the
+// total count. table, columns and filterColumn are constants of this package,
+// never input.
+func listPage[T any](ctx context.Context, db *sql.DB, table, columns, filterColumn string, teamID uuid.UUID,
+	filter string, p store.Page, scan func(scanner) (T, error)) ([]T, int, error) {
+	where := ` FROM ` + table + ` WHERE team_id = ?1 AND (?2 = '' OR ` + filterColumn + ` = ?2)`
+	var total int
+	if err := db.QueryRowContext(ctx, `SELECT count(*)`+where, teamID.String(), filter).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	limit, offset := limits(p)
+	rows, err := db.QueryContext(ctx, `SELECT `+columns+where+` ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4`,
+		teamID.String(), filter, limit, offset)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, v)
+	}
+	return out, total, rows.Err()
 }

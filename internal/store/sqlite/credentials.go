@@ -34,28 +34,7 @@ func (s *Store) GetCredentialByHash(ctx context.Context, hash []byte) (store.Cre
 }
 
 func (s *Store) ListCredentials(ctx context.Context, teamID uuid.UUID, kind string, p store.Page) ([]store.Credential, int, error) {
-	var total int
-	if err := s.reader.QueryRowContext(ctx, `SELECT count(*) FROM credentials WHERE team_id = ?1 AND (?2 = '' OR kind = ?2)`,
-		teamID.String(), kind).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	limit, offset := limits(p)
-	rows, err := s.reader.QueryContext(ctx, `SELECT `+credentialColumns+` FROM credentials
-		WHERE team_id = ?1 AND (?2 = '' OR kind = ?2)
-		ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4`, teamID.String(), kind, limit, offset)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	out := []store.Credential{}
-	for rows.Next() {
-		c, err := scanCredential(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, c)
-	}
-	return out, total, rows.Err()
+	return listPage(ctx, s.reader, "credentials", credentialColumns, "kind", teamID, kind, p, scanCredential)
 }
 
 // RevokeCredential marks a key revoked; revoking again keeps the first time.

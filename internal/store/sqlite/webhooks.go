@@ -33,28 +33,7 @@ func (s *Store) GetWebhook(ctx context.Context, teamID, id uuid.UUID) (store.Web
 }
 
 func (s *Store) ListWebhooks(ctx context.Context, teamID uuid.UUID, status string, p store.Page) ([]store.Webhook, int, error) {
-	var total int
-	if err := s.reader.QueryRowContext(ctx, `SELECT count(*) FROM webhooks WHERE team_id = ?1 AND (?2 = '' OR status = ?2)`,
-		teamID.String(), status).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	limit, offset := limits(p)
-	rows, err := s.reader.QueryContext(ctx, `SELECT `+webhookColumns+` FROM webhooks
-		WHERE team_id = ?1 AND (?2 = '' OR status = ?2)
-		ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4`, teamID.String(), status, limit, offset)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	out := []store.Webhook{}
-	for rows.Next() {
-		wh, err := scanWebhook(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, wh)
-	}
-	return out, total, rows.Err()
+	return listPage(ctx, s.reader, "webhooks", webhookColumns, "status", teamID, status, p, scanWebhook)
 }
 
 // UpdateWebhook applies the non-nil fields; disabling cancels the webhook's
