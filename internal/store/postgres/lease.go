@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -67,17 +68,8 @@ var leaseSetup = []string{`BEGIN`, `SELECT set_config('synchronous_commit', 'off
 //
 // On any error the transaction is rolled back and nothing is leased.
 func (s *Store) Lease(ctx context.Context, req store.LeaseRequest) (store.LeaseResult, error) {
-	return s.lease(ctx, "lease", nil, req)
-}
-
-// lease runs a lease transaction that first records outcomes (none for a
-// plain Lease): their statements go out in the first round trip, between
-// the transaction's setup and the first page of candidates, so recording
-// them costs no round trip of its own and a retry they make due at once is
-// a candidate of the same window.
-func (s *Store) lease(ctx context.Context, op string, outcomes []store.Outcome, req store.LeaseRequest) (store.LeaseResult, error) {
 	if req.Owner == "" {
-		return store.LeaseResult{}, fmt.Errorf("postgres: %s: empty owner", op)
+		return store.LeaseResult{}, errors.New("postgres: lease: empty owner")
 	}
 	exclude := req.Exclude
 	if exclude == nil {
@@ -85,22 +77,17 @@ func (s *Store) lease(ctx context.Context, op string, outcomes []store.Outcome, 
 	}
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return store.LeaseResult{}, mapErr(op, err)
+		return store.LeaseResult{}, mapErr("lease", err)
 	}
 	// A connection still inside a transaction when released (the rollback
 	// below failed too) is closed by the pool, never reused.
 	defer conn.Release()
-	b := &pgx.Batch{}
-	for _, sql := range leaseSetup {
-		b.Queue(sql)
-	}
-	queueOutcomes(b, s.channel, outcomes)
-	res, err := leaseOn(ctx, conn.Conn(), b, req, exclude)
+	res, err := leaseOn(ctx, conn.Conn(), req, exclude)
 	if err != nil {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
 		defer cancel()
 		_, _ = conn.Exec(rctx, `ROLLBACK`)
-		return store.LeaseResult{}, mapErr(op, err)
+		return store.LeaseResult{}, mapErr("lease", err)
 	}
 	return res, nil
 }
@@ -108,9 +95,11 @@ func (s *Store) lease(ctx context.Context, op string, outcomes []store.Outcome, 
 // rollbackTimeout bounds the rollback of a failed lease transaction.
 const rollbackTimeout = 5 * time.Second
 
-// leaseOn sends b, the transaction's beginning, with the first page of
-// candidates, then writes the leases and commits.
-func leaseOn(ctx context.Context, conn *pgx.Conn, b *pgx.Batch, req store.LeaseRequest, exclude []uuid.UUID) (store.LeaseResult, error) {
+func leaseOn(ctx context.Context, conn *pgx.Conn, req store.LeaseRequest, exclude []uuid.UUID) (store.LeaseResult, error) {
+	b := &pgx.Batch{}
+	for _, sql := range leaseSetup {
+		b.Queue(sql)
+	}
 	w, err := lockCandidates(ctx, conn, b, req, exclude)
 	if err != nil {
 		return store.LeaseResult{}, err

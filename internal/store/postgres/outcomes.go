@@ -20,17 +20,6 @@ func outcomesTx(ctx context.Context, tx pgx.Tx, channel string, outcomes []store
 		return nil
 	}
 	b := &pgx.Batch{}
-	queueOutcomes(b, channel, outcomes)
-	return mapErr("record outcomes", tx.SendBatch(ctx, b).Close())
-}
-
-// queueOutcomes queues the statements that record outcomes (none produces
-// rows the caller must read), so that RecordOutcomes and
-// RecordOutcomesAndLease share them.
-func queueOutcomes(b *pgx.Batch, channel string, outcomes []store.Outcome) {
-	if len(outcomes) == 0 {
-		return
-	}
 	queueAttempts(b, outcomes)
 	queueStates(b, outcomes)
 	queueLastDelivered(b, outcomes)
@@ -40,6 +29,7 @@ func queueOutcomes(b *pgx.Batch, channel string, outcomes []store.Outcome) {
 			break
 		}
 	}
+	return mapErr("record outcomes", tx.SendBatch(ctx, b).Close())
 }
 
 // queueAttempts inserts every attempt, lease held or not; an attempt of a
