@@ -117,6 +117,10 @@ func writerDSN(opt Options) string {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(ON)")
+	// Savepoint (statement) journals only serve rollbacks inside a round;
+	// keeping them in memory saves temp-file writes (BenchmarkDeliveryCycle:
+	// 67–71 against 73–74 µs of CPU per delivery). Durability is the WAL's.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Set("_txlock", "immediate")
 	return opt.Path + "?" + q.Encode()
 }
