@@ -42,6 +42,7 @@ func TestFileIsWALAndWriterIsDurable(t *testing.T) {
 	}{
 		{s.writer, "synchronous", 2}, // FULL
 		{s.writer, "foreign_keys", 1},
+		{s.writer, "temp_store", 2}, // MEMORY
 		{s.writer, "busy_timeout", 5000},
 		{s.reader, "query_only", 1},
 		{s.reader, "busy_timeout", 5000},
