@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -166,6 +167,18 @@ func TestServeEndToEnd(t *testing.T) {
 				_, d := call(t, "GET", h.base+"/api/v1/webhooks/"+hookID+"/deliveries/"+rd["id"].(string), token, team, nil)
 				return d["delivery_status"] == "succeeded"
 			})
+
+			// Prometheus metrics, no credential needed.
+			mres, err := http.Get(h.base + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			metrics, _ := io.ReadAll(mres.Body)
+			mres.Body.Close()
+			if mres.StatusCode != 200 || !strings.Contains(string(metrics), "hookd_delivery_attempts_total") ||
+				!strings.Contains(string(metrics), "go_goroutines") {
+				t.Fatalf("/metrics: %d\n%.300s", mres.StatusCode, metrics)
+			}
 
 			if err := h.stop(); err != nil {
 				t.Fatalf("SIGTERM/SIGINT must exit 0: %v", err)
