@@ -43,11 +43,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// storeConfig is one backend's flags: SQLite in a temp dir, or PostgreSQL in
-// a fresh database schema.
+// storeConfig names one backend; resolve makes its flags: SQLite in a temp
+// dir, or PostgreSQL in a fresh database schema.
 type storeConfig struct {
 	name string
-	args []string
 }
 
 func storeConfigs(t *testing.T) []storeConfig {
@@ -161,11 +160,6 @@ func freePort(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	bytes.Buffer
 }
 
 // startHookd runs `hookd serve` with args and waits for /readyz.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hookd/hookd/internal/auth"
+	"github.com/hookd/hookd/internal/jsonobj"
 	"github.com/hookd/hookd/internal/store"
 )
 
@@ -56,7 +57,7 @@ func (s *Server) createCredential(w http.ResponseWriter, r *http.Request, p auth
 	if err != nil {
 		return err
 	}
-	obj, err := decodeObject(body, "kind", "display_name", "expires_in_days")
+	obj, err := jsonobj.Decode(body, "kind", "display_name", "expires_in_days")
 	if err != nil {
 		return err
 	}
@@ -95,8 +96,7 @@ func (s *Server) createCredential(w http.ResponseWriter, r *http.Request, p auth
 	return nil
 }
 
-// newCredentialAnswer is the one answer that shows a raw key (SPEC §2); the
-// command line prints the same shape.
+// newCredentialAnswer is the one answer that shows a raw key (SPEC §2).
 type newCredentialAnswer struct {
 	ID        string `json:"id"`
 	Kind      string `json:"kind"`

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hookd/hookd/internal/auth"
+	"github.com/hookd/hookd/internal/jsonobj"
 	"github.com/hookd/hookd/internal/secretbox"
 	"github.com/hookd/hookd/internal/store"
 )
@@ -39,18 +40,14 @@ func viewWebhook(wh store.Webhook) webhookView {
 	}
 }
 
-// webhookInput is the validated body of create (all fields required) or
-// update (only the present ones change).
-type webhookInput struct {
-	store.WebhookPatch
-}
-
-func (s *Server) parseWebhookInput(body []byte, create bool) (webhookInput, error) {
-	obj, err := decodeObject(body, "display_name", "webhook_url", "webhook_events", "webhook_status")
+// parseWebhookInput validates the body of create (all fields required) or
+// update (only the present fields change) into a patch.
+func (s *Server) parseWebhookInput(body []byte, create bool) (store.WebhookPatch, error) {
+	obj, err := jsonobj.Decode(body, "display_name", "webhook_url", "webhook_events", "webhook_status")
 	if err != nil {
-		return webhookInput{}, err
+		return store.WebhookPatch{}, err
 	}
-	var in webhookInput
+	var in store.WebhookPatch
 	if create {
 		for _, f := range []string{"display_name", "webhook_url", "webhook_events"} {
 			if !obj.Has(f) {
@@ -222,7 +219,7 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if err != nil {
 		return err
 	}
-	if err := s.Store.UpdateWebhook(r.Context(), p.TeamID, id, in.WebhookPatch); err != nil {
+	if err := s.Store.UpdateWebhook(r.Context(), p.TeamID, id, in); err != nil {
 		return webhookNotFound(err)
 	}
 	writeJSON(w, http.StatusOK, idBody{ID: id.String()})
