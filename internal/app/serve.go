@@ -2,14 +2,11 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
@@ -47,13 +44,19 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	if err != nil {
 		return fmt.Errorf("--allow-cidr: %w", err)
 	}
+	// Keep-alive connections per host are sized to the process, not to one
+	// webhook: webhooks of many teams often share a host (a SaaS ingress, a
+	// tunnel), and an idle pool smaller than the attempts in flight to that
+	// host closes connections after every burst and pays a TLS handshake
+	// for each new one (over HTTP/1.1, one connection carries one request at
+	// a time). Isolation is the lanes' job, not the pool's.
 	client, err := netguard.NewClient(policy, netguard.ClientOptions{
-		CAFile: cfg.CAFile, Timeout: cfg.DeliveryTimeout, MaxIdleConnsPerHost: cfg.WebhookConcurrency,
+		CAFile: cfg.CAFile, Timeout: cfg.DeliveryTimeout, MaxIdleConnsPerHost: cfg.Workers,
 	})
 	if err != nil {
 		return fmt.Errorf("--ca-file: %w", err)
 	}
-	st, err := OpenStore(ctx, cfg)
+	st, err := OpenServingStore(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("opening the store: %w", err)
 	}
@@ -75,7 +78,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	engine, err := delivery.New(st, delivery.Config{
-		Owner: owner(), Workers: cfg.Workers, PerWebhook: cfg.WebhookConcurrency, Timeout: cfg.DeliveryTimeout,
+		Workers: cfg.Workers, PerWebhook: cfg.WebhookConcurrency, Timeout: cfg.DeliveryTimeout,
 		Schedule: schedule, Client: client, Box: keys.Box, UserAgent: UserAgent(), Logger: log, Registerer: reg,
 	})
 	if err != nil {
@@ -133,14 +136,6 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	wg.Wait()
 	log.Info("hookd stopped")
 	return runErr
-}
-
-// owner names this process in the leases it takes.
-func owner() string {
-	host, _ := os.Hostname()
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
 func storeKind(cfg *config.Config) string {

@@ -24,15 +24,28 @@ const (
 	fingerprintKey = "master_key_fingerprint"
 )
 
-// OpenStore opens (and migrates) the configured store.
+// OpenStore opens (and migrates) the configured store for the
+// administration commands: on the embedded store they may run beside a
+// serving process.
 func OpenStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
+	return openStore(ctx, cfg, false)
+}
+
+// OpenServingStore opens the store for `hookd serve`: on the embedded store
+// it holds the data directory's lock, so a second server is refused with a
+// clear error (and this one owns every lease it finds).
+func OpenServingStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
+	return openStore(ctx, cfg, true)
+}
+
+func openStore(ctx context.Context, cfg *config.Config, serving bool) (store.Store, error) {
 	if cfg.IsPostgres() {
 		return postgres.Open(ctx, postgres.Options{URL: cfg.Database})
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating --data-dir: %w", err)
 	}
-	return sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.DataDir, dbFile)})
+	return sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.DataDir, dbFile), Exclusive: serving})
 }
 
 // Keys is the key material of a running hookd.

@@ -14,13 +14,12 @@ func TestNewChecksConfig(t *testing.T) {
 	st := openSQLite(t)
 	box := newBox(t)
 	client := &http.Client{}
-	valid := Config{Owner: "a", Client: client, Box: box}
+	valid := Config{Client: client, Box: box}
 	cases := []struct {
 		name   string
 		mutate func(*Config)
 		want   string
 	}{
-		{"owner", func(c *Config) { c.Owner = "" }, "Owner"},
 		{"client", func(c *Config) { c.Client = nil }, "Client"},
 		{"box", func(c *Config) { c.Box = nil }, "Box"},
 		{"workers", func(c *Config) { c.Workers = -1 }, "negative"},
@@ -66,7 +65,7 @@ func TestNewChecksConfig(t *testing.T) {
 
 func TestRunTwiceFails(t *testing.T) {
 	st := openSQLite(t)
-	eng, err := New(st, Config{Owner: "a", Client: &http.Client{}, Box: newBox(t)})
+	eng, err := New(st, Config{Client: &http.Client{}, Box: newBox(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

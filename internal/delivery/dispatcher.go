@@ -2,7 +2,6 @@ package delivery
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -12,36 +11,46 @@ import (
 
 // dispatch runs lease rounds until ctx is canceled. Between rounds it sleeps
 // until something may have become due: Wake (this process made work), a
-// store wakeup (another process did), a freed slot when work was left
-// behind, the next due time the store reported, or the safety-net poll.
+// store wakeup (another process did), a lane with room again, the next due
+// time the store reported, or the safety-net poll. It also keeps this
+// process registered as a lease owner, and gives back orphaned leases after
+// a failed write.
 func (e *Engine) dispatch(ctx context.Context) {
-	wakeups := e.st.Wakeups() // nil blocks forever in select: fine
+	wakeups := e.q.Wakeups() // nil blocks forever in select: fine
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	failures := 0
-	e.leaseWanted.Store(true)
 	for ctx.Err() == nil {
-		e.lanes.expireTickets(e.now())
-		wait, err := e.leaseRound(ctx)
+		m := e.ensureMember(ctx)
+		if m == nil {
+			return
+		}
+		var wait time.Duration
+		var err error
+		if e.orphans.Swap(false) {
+			if err = e.releaseOrphans(ctx, m); err != nil {
+				e.orphans.Store(true)
+			}
+		}
+		if err == nil {
+			wait, err = e.leaseRound(ctx, m)
+		}
 		if err != nil {
 			failures++
-			wait = min(100*time.Millisecond<<min(failures, 6), 5*time.Second)
-			e.log.Error("lease round failed", "err", err, "retry_in", wait)
+			wait = min(50*time.Millisecond<<min(failures, 5), time.Second)
+			e.log.Warn("lease round failed", "err", err, "retry_in", wait)
 		} else {
 			failures = 0
 		}
 		if wait <= 0 {
-			e.leaseWanted.Store(true)
 			continue
 		}
 		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
-		case <-e.wake: // Wake sets leaseWanted; an outcome's signal does not
+		case <-e.wake:
 		case <-wakeups:
-			e.leaseWanted.Store(true)
 		case <-timer.C:
-			e.leaseWanted.Store(true)
 		}
 	}
 }
@@ -50,108 +59,145 @@ func (e *Engine) dispatch(ctx context.Context) {
 // now that no limit held back: short, but not a busy loop.
 const dueAgainDelay = time.Millisecond
 
-// leaseRound leases as much due work as there are free slots and starts it.
-// It returns how long the dispatcher may sleep (0: lease again at once).
-//
-// With a store that can (store.OutcomeLeaser), the round first takes the
-// outcomes of finished attempts and records them in the lease's own
-// transaction: the slots those attempts freed are refilled at the cost of
-// one commit, not an outcome commit and then a lease commit.
-func (e *Engine) leaseRound(ctx context.Context) (time.Duration, error) {
-	var outcomes []finished
-	if e.combined != nil {
-		outcomes = e.takeOutcomes()
-	}
-	wanted := e.leaseWanted.Swap(false)
+// leaseRound leases as much due work as the lanes have room for and hands it
+// to them. It returns how long the dispatcher may sleep (0: lease again).
+func (e *Engine) leaseRound(ctx context.Context, m *membership) (time.Duration, error) {
+	e.leaseWanted.Store(false)
 	free, full := e.lanes.room()
-	if free == 0 || (e.combined != nil && !wanted && refilled(outcomes, full)) {
-		// No room, or woken only by outcomes of lanes already full again
-		// (the previous round refilled their slots; none at all when that
-		// round took them too): leasing would only walk rows nobody can
-		// take now. room() asked for a wake on the next freed slot.
-		if len(outcomes) > 0 {
-			e.record(outcomes)
-		}
-		return e.pollEvery, nil // a freed slot wakes us
+	if free == 0 {
+		return e.pollEvery, nil // a lane with room wakes us
 	}
 	now := e.now()
-	round := e.lanes.newRound()
+	r := &reservations{l: e.lanes, held: make(map[uuid.UUID]int)}
 	// Not ctx: a lease committed while its caller gave up would strand the
-	// rows until the lease expires. The round is bounded instead.
+	// rows until they are taken over. The round is bounded instead.
 	leaseCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.Timeout)
-	req := store.LeaseRequest{
-		Owner:   e.cfg.Owner,
+	res, err := e.q.Lease(leaseCtx, store.LeaseRequest{
+		Owner:   m.owner,
 		Now:     now,
-		Until:   now.Add(e.leaseFor),
+		Until:   e.leaseUntil(now),
 		Limit:   free,
 		Exclude: full,
-		Admit:   round.admit,
-	}
-	var res store.LeaseResult
-	var err error
-	if len(outcomes) > 0 {
-		written, _ := e.scheduleRetries(outcomes)
-		res, err = e.combined.RecordOutcomesAndLease(leaseCtx, written, req)
-	} else {
-		res, err = e.st.Lease(leaseCtx, req)
-	}
+		Admit:   r.admit,
+	})
 	cancel()
+	e.metrics.leaseRounds.Inc()
 	if err != nil {
-		round.settle(nil)
-		if len(outcomes) > 0 {
-			// Neither happened: write the outcomes the patient way (retries,
-			// one by one if need be); the lease waits for the next round.
-			e.record(outcomes)
-		}
+		_, _ = r.settle(nil)
+		// The commit may have happened: leases nobody holds in memory are
+		// given back before the next round.
+		e.orphans.Store(true)
 		return 0, err
 	}
-	webhooks := make([]uuid.UUID, len(res.Deliveries))
-	for i := range res.Deliveries {
-		webhooks[i] = res.Deliveries[i].WebhookID
+	kept, unheld := r.settle(res.Deliveries)
+	if len(unheld) > 0 {
+		e.releaseLeases(m.owner, unheld)
 	}
-	round.settle(webhooks)
+	e.startLeased(m, kept, "dispatcher")
 
-	var release []uuid.UUID
-	for i := range res.Deliveries {
-		d := &res.Deliveries[i]
-		if ctx.Err() != nil || !e.start(d) {
-			// Leased but not started: give it back for another process.
-			e.lanes.release(d.WebhookID)
-			release = append(release, d.DeliveryID)
-			continue
+	if len(res.Deliveries) >= free {
+		return 0, nil // cut by the limit: more may be due
+	}
+	if r.refused {
+		// Lanes filled during the round; the next one skips them, so due
+		// work of other webhooks behind them is reached at once.
+		if free2, full2 := e.lanes.room(); free2 > 0 && len(full2) > len(full) {
+			return 0, nil
 		}
-		e.metrics.leased.WithLabelValues("dispatcher").Inc()
-	}
-	if len(release) > 0 {
-		e.releaseLeases(release)
-	}
-
-	limited := len(res.Deliveries) >= free
-	if limited && e.lanes.markLeftBehind() {
-		return 0, nil // the batch was cut by the limit and there is room again
 	}
 	wait := e.pollEvery
 	if res.NextDue != nil {
 		switch until := res.NextDue.Sub(e.now()); {
 		case until > 0:
 			wait = min(wait, until)
-		case !limited && len(full) == 0 && !round.refused:
+		case !r.refused && len(full) == 0:
 			// Due already, yet nothing held it back: it became due while the
 			// round ran (or the store keeps coarser time). Look again soon.
 			wait = min(wait, dueAgainDelay)
 		default:
-			// Left behind for lack of room: a freed slot wakes us.
+			// Left behind for lack of room: a lane with room wakes us.
 		}
 	}
 	return wait, nil
 }
 
-// refilled reports whether every outcome belongs to one of the full lanes.
-func refilled(outcomes []finished, full []uuid.UUID) bool {
-	for i := range outcomes {
-		if !slices.Contains(full, outcomes[i].outcome.WebhookID) {
-			return false
-		}
+// reservations tallies the places Admit reserved during one lease call, so
+// that those no leased row came for (the store refused it, or the
+// transaction failed) are given back.
+type reservations struct {
+	l       *lanes
+	held    map[uuid.UUID]int
+	refused bool // Admit said no at least once: due work was left behind
+}
+
+func (r *reservations) admit(webhook uuid.UUID) bool {
+	if !r.l.reserve(webhook) {
+		r.refused = true
+		return false
 	}
+	r.held[webhook]++
 	return true
+}
+
+// settle matches leased rows to reservations and frees the surplus. It
+// returns the leased rows that hold a reservation, and the ids of any that
+// do not (a store that ignored Admit), whose leases the caller gives back.
+func (r *reservations) settle(leased []store.LeasedDelivery) (kept []store.LeasedDelivery, unheld []uuid.UUID) {
+	kept = leased[:0:0]
+	for i := range leased {
+		if r.held[leased[i].WebhookID] > 0 {
+			r.held[leased[i].WebhookID]--
+			kept = append(kept, leased[i])
+			continue
+		}
+		unheld = append(unheld, leased[i].DeliveryID)
+	}
+	for id, n := range r.held {
+		r.l.unreserve(id, n)
+	}
+	clear(r.held)
+	return kept, unheld
+}
+
+// releaseOrphans gives back every lease of m's owner that this process does
+// not hold in memory: after a write whose commit may have happened anyway
+// (an ingest or a lease round that failed), such leases would otherwise wait
+// to be taken over. Ingests are kept from leasing while it runs, and the
+// ones already leasing are waited for: their leases are not in memory yet.
+func (e *Engine) releaseOrphans(ctx context.Context, m *membership) error {
+	e.mu.Lock()
+	e.checking = true
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		e.checking = false
+		e.mu.Unlock()
+	}()
+	deadline := time.Now().Add(e.cfg.Timeout)
+	for {
+		e.mu.Lock()
+		pending := e.pending
+		e.mu.Unlock()
+		if pending == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	e.mu.Lock()
+	keep := make([]uuid.UUID, 0, len(e.inFlight))
+	for id := range e.inFlight {
+		keep = append(keep, id)
+	}
+	e.mu.Unlock()
+	keep = append(keep, e.lanes.holding()...)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.Timeout)
+	defer cancel()
+	n, err := e.q.ReleaseLeasesExcept(rctx, m.owner, keep)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		e.log.Info("gave back leases left by a failed write", "count", n)
+	}
+	return nil
 }

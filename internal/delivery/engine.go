@@ -28,20 +28,23 @@ const (
 	// leaseMargin is added to Timeout to make a lease: an attempt started
 	// with a fresh lease always ends before it, clocks a little apart.
 	leaseMargin = 30 * time.Second
-	// startMargin: a delivery handed over by ingest starts only if its lease
-	// still has Timeout plus this much left.
+	// startMargin: a leased delivery starts only if its lease still has
+	// Timeout plus this much left; otherwise it is released.
 	startMargin = 5 * time.Second
 	// defaultPoll is the safety-net poll; the wake paths do the real work.
 	defaultPoll = time.Second
+	// reapEvery is how often dead owners' leases are looked for.
+	reapEvery = time.Second
 	// secretCacheSize bounds the decrypted-secret cache.
 	secretCacheSize = 4096
 	// maxOutcomeBatch bounds one RecordOutcomes call.
 	maxOutcomeBatch = 512
+	// registerRetryMax bounds the wait between tries to register anew.
+	registerRetryMax = time.Second
 )
 
-// Config configures an Engine. Owner, Client and Box are required.
+// Config configures an Engine. Client and Box are required.
 type Config struct {
-	Owner      string        // unique per process (e.g. hostname-pid-random)
 	Workers    int           // attempts in flight in all (default 256)
 	PerWebhook int           // attempts in flight per webhook (default 16)
 	Timeout    time.Duration // whole attempt (default 10s)
@@ -59,41 +62,60 @@ type Config struct {
 // Engine leases due deliveries and attempts them. Create it with New, run
 // it with Run (once).
 type Engine struct {
-	st store.Store
-	// combined is st when it can record outcomes and lease in one
-	// transaction: then the dispatcher records outcomes in its lease rounds
-	// (see leaseRound) and the outcome writer only drains at shutdown.
-	combined  store.OutcomeLeaser
+	q         Queue
 	cfg       Config
 	log       *slog.Logger
 	leaseFor  time.Duration
 	pollEvery time.Duration
-	userAgent []string
 
+	sender  *sender
 	lanes   *lanes
-	secrets *secretCache
+	done    completer
 	metrics *metrics
 	wake    chan struct{}
-	// leaseWanted is set by Wake: work may be due that no outcome tells of.
+	// leaseWanted is set by Wake: work may be due that no freed slot tells of.
 	leaseWanted atomic.Bool
-	outcomes    chan finished
+	// orphans is set when a write that may have committed leases failed
+	// (an ingest or a lease round): the dispatcher then gives back every
+	// lease of this owner it does not hold in memory.
+	orphans atomic.Bool
+	// recoveryWanted wakes the recovery converter.
+	recoveryWanted chan struct{}
+	// tickets maps an ingest's *store.LeaseRequest to its *ingestTicket.
+	tickets sync.Map
+	// failing rate-limits the "endpoint keeps failing" log line.
+	failing rateLimiter
 
-	mu       sync.Mutex // guards running, stopping and senders.Add
+	mu       sync.Mutex // guards the fields below and workers.Add
 	running  bool
 	stopping bool
-	senders  sync.WaitGroup
+	member   *membership // the identity leases are taken under; nil while there is none
+	inFlight map[uuid.UUID]struct{}
+	// pending counts ingest tickets not yet settled: the orphan check waits
+	// for them, since their leases are not in memory yet.
+	pending int
+	// checking makes IngestLease decline while the orphan check runs.
+	checking bool
+	workers  sync.WaitGroup
 	// attemptCtx is the parent of every attempt: not canceled at shutdown,
 	// so attempts in flight finish (each within Timeout) and are recorded.
 	attemptCtx context.Context
 }
 
+// membership is one registered identity and the context of the attempts
+// made under it, canceled when the identity is lost.
+type membership struct {
+	reg    store.Registration
+	owner  string
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
 // New checks cfg, fills in defaults and registers the metrics.
-func New(st store.Store, cfg Config) (*Engine, error) {
+func New(q Queue, cfg Config) (*Engine, error) {
 	switch {
-	case st == nil:
-		return nil, errors.New("delivery: a store is required")
-	case cfg.Owner == "":
-		return nil, errors.New("delivery: Config.Owner is required")
+	case q == nil:
+		return nil, errors.New("delivery: a queue (store) is required")
 	case cfg.Client == nil:
 		return nil, errors.New("delivery: Config.Client is required")
 	case cfg.Box == nil:
@@ -133,20 +155,27 @@ func New(st store.Store, cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("delivery: register metrics: %w", err)
 	}
 	e := &Engine{
-		st:         st,
-		cfg:        cfg,
-		log:        cfg.Logger.With("component", "delivery", "owner", cfg.Owner),
-		leaseFor:   cfg.Timeout + leaseMargin,
-		pollEvery:  defaultPoll,
-		userAgent:  []string{cfg.UserAgent},
-		secrets:    newSecretCache(cfg.Box, secretCacheSize),
-		metrics:    m,
-		wake:       make(chan struct{}, 1),
-		outcomes:   make(chan finished, cfg.Workers),
-		attemptCtx: context.Background(),
+		q:              q,
+		cfg:            cfg,
+		log:            cfg.Logger.With("component", "delivery"),
+		leaseFor:       cfg.Timeout + leaseMargin,
+		pollEvery:      defaultPoll,
+		metrics:        m,
+		wake:           make(chan struct{}, 1),
+		recoveryWanted: make(chan struct{}, 1),
+		inFlight:       make(map[uuid.UUID]struct{}),
+		attemptCtx:     context.Background(),
+		sender: &sender{
+			client:    cfg.Client,
+			secrets:   newSecretCache(cfg.Box, secretCacheSize),
+			userAgent: []string{cfg.UserAgent},
+			timeout:   cfg.Timeout,
+			now:       cfg.Now,
+		},
 	}
-	e.combined, _ = st.(store.OutcomeLeaser)
-	e.lanes = newLanes(cfg.Workers, cfg.PerWebhook, e.signal, func(n int) { m.slots.Set(float64(n)) })
+	e.failing.every = failingLogEvery
+	e.done = newBatchCompleter(e, cfg.Workers)
+	e.lanes = newLanes(cfg.Workers, cfg.PerWebhook, cfg.PerWebhook, e.signal, func(n int) { m.slots.Set(float64(n)) })
 	return e, nil
 }
 
@@ -156,8 +185,16 @@ func (e *Engine) Wake() {
 	e.signal()
 }
 
-// signal wakes the dispatcher without asking for a lease: a finished
-// attempt's outcome is waiting (see leaseRound).
+// WakeRecoveries tells the recovery converter that a recover call was
+// accepted. It never blocks.
+func (e *Engine) WakeRecoveries() {
+	select {
+	case e.recoveryWanted <- struct{}{}:
+	default:
+	}
+}
+
+// signal wakes the dispatcher: a lane has room again.
 func (e *Engine) signal() {
 	select {
 	case e.wake <- struct{}{}:
@@ -166,8 +203,9 @@ func (e *Engine) signal() {
 }
 
 // Run dispatches deliveries until ctx is canceled. Then it stops leasing,
-// lets attempts in flight finish (each within Timeout), releases leases of
-// deliveries not started, records every outcome and returns nil.
+// releases the leases of deliveries not started, lets attempts in flight
+// finish (each within Timeout), records every outcome, gives up its owner
+// identity and returns nil.
 func (e *Engine) Run(ctx context.Context) error {
 	e.mu.Lock()
 	if e.running || e.stopping {
@@ -178,100 +216,75 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.attemptCtx = context.WithoutCancel(ctx)
 	e.mu.Unlock()
 
-	writerDone := make(chan struct{})
-	if e.combined == nil {
-		go e.writeOutcomes(writerDone)
-	}
+	stopCompleter := make(chan struct{})
+	completerDone := make(chan struct{})
+	go func() { defer close(completerDone); e.done.run(stopCompleter) }()
+	var helpers sync.WaitGroup
+	helpers.Go(func() { e.reapDeadOwners(ctx) })
+	helpers.Go(func() { e.convertRecoveries(ctx) })
 
 	e.dispatch(ctx)
-	if e.combined != nil {
-		// The dispatcher recorded outcomes until now; the writer takes the
-		// rest (attempts still in flight).
-		go e.writeOutcomes(writerDone)
-	}
 
 	e.mu.Lock()
 	e.stopping = true
+	m := e.member
 	e.mu.Unlock()
-	e.senders.Wait()
-	close(e.outcomes)
-	<-writerDone
+	e.releaseWindow(m)
+	e.workers.Wait()
+	close(stopCompleter)
+	<-completerDone
+	helpers.Wait()
+	if m != nil {
+		// The outcomes are written: the identity can go.
+		_ = m.reg.Close()
+		m.cancel()
+	}
 	e.log.Info("delivery engine stopped")
 	return nil
 }
 
-// IngestLease is the lease an ingest transaction may take on the deliveries
-// it creates (store.IngestOptions.Lease): Admit reserves a slot in the
-// webhook's lane, so only what can start at once is leased. Pass the
-// result's Leased deliveries to Dispatch. Nil when the engine is not
-// running: the ingest then inserts unleased rows for the dispatcher.
-func (e *Engine) IngestLease() *store.LeaseRequest {
+// current returns the live identity, or nil.
+func (e *Engine) current() *membership {
 	e.mu.Lock()
-	active := e.running && !e.stopping
-	e.mu.Unlock()
-	if !active {
-		return nil
-	}
-	now := e.cfg.Now()
-	t := &ingestTicket{until: now.Add(e.leaseFor), reserved: make(map[uuid.UUID]int)}
-	return &store.LeaseRequest{
-		Owner: e.cfg.Owner,
-		Now:   now,
-		Until: t.until,
-		Admit: func(webhook uuid.UUID) bool { return e.lanes.admitIngest(t, webhook) },
-	}
+	defer e.mu.Unlock()
+	return e.member
 }
 
-// Dispatch starts attempts of deliveries leased at ingest (with a lease
-// from IngestLease). Any that cannot start now — the engine is stopping, or
-// the lease is too close to its end — are released to the queue.
-func (e *Engine) Dispatch(leased []store.LeasedDelivery) {
-	if len(leased) == 0 {
+// releaseWindow gives back the leases of deliveries waiting in the lanes'
+// windows (shutdown, or lost identity: best effort, the leases are void
+// soon anyway).
+func (e *Engine) releaseWindow(m *membership) {
+	waiting := e.lanes.drain()
+	if len(waiting) == 0 || m == nil {
 		return
 	}
-	now := e.cfg.Now()
-	var release []uuid.UUID
-	for i := range leased {
-		d := &leased[i]
-		if !e.lanes.claimIngest(d.WebhookID) {
-			release = append(release, d.DeliveryID)
-			continue
-		}
-		if d.LeaseUntil.Sub(now) < e.cfg.Timeout+startMargin || !e.start(d) {
-			e.lanes.release(d.WebhookID)
-			release = append(release, d.DeliveryID)
-			continue
-		}
-		e.metrics.leased.WithLabelValues("ingest").Inc()
+	ids := make([]uuid.UUID, len(waiting))
+	for i := range waiting {
+		ids[i] = waiting[i].DeliveryID
 	}
-	if len(release) > 0 {
-		e.releaseLeases(release)
-		e.Wake()
-	}
-}
-
-// start launches the attempt of d, whose slot is reserved. false: the
-// engine is not running and d was not started.
-func (e *Engine) start(d *store.LeasedDelivery) bool {
-	e.mu.Lock()
-	if !e.running || e.stopping {
-		e.mu.Unlock()
-		return false
-	}
-	e.senders.Add(1)
-	e.mu.Unlock()
-	go e.send(*d)
-	return true
+	e.releaseLeases(m.owner, ids)
 }
 
 // releaseLeases gives leased but unstarted deliveries back to the queue. A
-// failure only delays them: their leases expire.
-func (e *Engine) releaseLeases(ids []uuid.UUID) {
+// failure only delays them: their owner's leases are voided or expire.
+func (e *Engine) releaseLeases(owner string, ids []uuid.UUID) {
 	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.Timeout)
 	defer cancel()
-	if err := e.st.ReleaseLeases(ctx, e.cfg.Owner, ids); err != nil {
-		e.log.Warn("release leases failed; they will expire instead", "count", len(ids), "err", err)
+	if err := e.q.ReleaseLeases(ctx, owner, ids); err != nil {
+		e.log.Warn("release leases failed; they will be taken over instead", "count", len(ids), "err", err)
 	}
 }
 
+func (e *Engine) isStopping() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.stopping
+}
+
 func (e *Engine) now() time.Time { return e.cfg.Now() }
+
+// leaseUntil is the expiry of a lease taken now, at the precision both
+// stores keep (outcomes name their lease by it).
+func (e *Engine) leaseUntil(now time.Time) time.Time {
+	return now.Add(e.leaseFor).Truncate(time.Microsecond).UTC()
+}

@@ -337,9 +337,6 @@ var loopback = []string{"127.0.0.0/8", "::1/128"}
 // work: the safety-net poll is turned off so a test fails if they break.
 func (e *env) newEngine(t *testing.T, cfg Config) *Engine {
 	t.Helper()
-	if cfg.Owner == "" {
-		cfg.Owner = "test-" + uuid.NewString()
-	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 2 * time.Second
 	}
@@ -371,10 +368,10 @@ func start(t *testing.T, eng *Engine) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- eng.Run(ctx) }()
-	waitFor(t, 5*time.Second, "engine running", func() bool {
+	waitFor(t, 5*time.Second, "engine running and registered", func() bool {
 		eng.mu.Lock()
 		defer eng.mu.Unlock()
-		return eng.running
+		return eng.running && eng.member != nil
 	})
 	var once sync.Once
 	stop = func() {

@@ -68,32 +68,34 @@ func TestIngestLeaseDispatch(t *testing.T) {
 		start(t, eng)
 
 		req := eng.IngestLease()
-		if req == nil || req.Owner != eng.cfg.Owner || req.Admit == nil || !req.Until.After(time.Now().Add(eng.cfg.Timeout)) {
+		if req == nil || req.Owner != eng.current().owner || req.Admit == nil || !req.Until.After(time.Now().Add(eng.cfg.Timeout)) {
 			t.Fatalf("IngestLease = %+v", req)
 		}
 		res := ingestWith(t, st, events(t, e.team, 1), store.IngestOptions{Lease: req})
 		if len(res[0].Leased) != 1 {
 			t.Fatalf("ingest leased %d deliveries, want 1", len(res[0].Leased))
 		}
-		eng.Dispatch(res[0].Leased)
+		eng.Dispatch(req, res[0].Leased)
 		d := e.settled(t, e.team, w, res[0].Leased[0].DeliveryID, 2*time.Second)
 		if d.Status != store.StatusSucceeded {
 			t.Fatalf("delivery %s, want succeeded", d.Status)
 		}
 
-		// Three events at once for a lane of one: one leased, two waiting in
+		// Four events at once for a lane of one slot and a window of one:
+		// two leased (one sent, one waiting in the window), two waiting in
 		// the store, delivered one at a time as the slot frees.
-		res = ingestWith(t, st, events(t, e.team, 3), store.IngestOptions{Lease: eng.IngestLease()})
-		leased := 0
+		req = eng.IngestLease()
+		res = ingestWith(t, st, events(t, e.team, 4), store.IngestOptions{Lease: req})
+		var leased []store.LeasedDelivery
 		for _, r := range res {
-			leased += len(r.Leased)
-			eng.Dispatch(r.Leased)
+			leased = append(leased, r.Leased...)
 		}
-		if leased != 1 {
-			t.Fatalf("ingest leased %d deliveries into a lane of 1, want 1", leased)
+		eng.Dispatch(req, leased)
+		if len(leased) != 2 {
+			t.Fatalf("ingest leased %d deliveries into a lane of 1+1, want 2", len(leased))
 		}
 		eng.Wake()
-		waitFor(t, 5*time.Second, "all four deliveries", func() bool {
+		waitFor(t, 5*time.Second, "all five deliveries", func() bool {
 			for _, d := range e.deliveries(t, e.team, w) {
 				if d.Status != store.StatusSucceeded {
 					return false
@@ -104,8 +106,8 @@ func TestIngestLeaseDispatch(t *testing.T) {
 		if _, maxConc, _ := rc.stats(); maxConc != 1 {
 			t.Fatalf("lane of 1 had %d attempts in flight", maxConc)
 		}
-		if total, _ := eng.lanes.inUse(w.ID); total != 0 {
-			t.Fatalf("%d slots still reserved after everything finished", total)
+		if running, held, _, _ := eng.lanes.counts(w.ID); running != 0 || held != 0 {
+			t.Fatalf("%d running, %d held after everything finished", running, held)
 		}
 	})
 }

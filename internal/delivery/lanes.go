@@ -2,218 +2,289 @@ package delivery
 
 import (
 	"sync"
-	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/hookd/hookd/internal/store"
 )
 
-// lanes counts reserved attempt slots, per webhook and in all. A slot is
-// reserved before a delivery is leased (Admit runs inside the store's lease
-// transaction) and freed once the attempt's outcome is handed to the writer.
+// lanes schedules attempts. Each webhook has a lane of perHook slots (attempts
+// in flight) and a window of up to window deliveries leased ahead of them;
+// the process runs at most maxRunning attempts in all and holds at most
+// maxHeld deliveries (running or waiting) in all.
+//
+// A delivery is leased only after a reservation (reserve, called by Admit
+// inside the store's lease transaction), so nothing is leased that has no
+// place to wait, and what does not fit stays in the store. When an attempt
+// finishes, its worker takes the next delivery at once (next): from the
+// lanes waiting for a global slot first, round robin, so that under global
+// contention every busy webhook gets its turn; otherwise from its own lane.
+// The dispatcher is woken to refill a lane only once half its window is
+// free, so one lease round serves many attempts.
 type lanes struct {
 	mu         sync.Mutex
-	maxTotal   int
-	maxPerHook int
-	total      int
-	perHook    map[uuid.UUID]int
-	// leftBehind is set when due work could not be leased for lack of room;
-	// the next freed slot then wakes the dispatcher.
-	leftBehind bool
-	wake       func()
-	onChange   func(total int)
-	// tickets hold slots reserved by ingest transactions (IngestLease) until
-	// Dispatch claims them, oldest first.
-	tickets []*ingestTicket
+	maxRunning int
+	perHook    int
+	window     int
+	maxHeld    int
+
+	running int // attempts in flight
+	held    int // reservations: running, waiting in a window, or being leased
+	hooks   map[uuid.UUID]*lane
+	// waiting are lanes with deliveries ready and a free lane slot, kept back
+	// only by maxRunning, oldest first.
+	waiting []*lane
+	// starved is set when a reservation was refused for lack of room in all;
+	// the dispatcher is woken once a quarter of maxHeld is free again.
+	starved bool
+	wake    func()
+	// onChange reports the reservations held, for the metrics.
+	onChange func(held int)
 }
 
-// ingestTicket is the set of slots one ingest transaction reserved. If the
-// ingest fails, or its caller never calls Dispatch, the slots come back when
-// the ticket's lease time is over (by then the leases are void anyway).
-type ingestTicket struct {
-	until    time.Time
-	reserved map[uuid.UUID]int
-	total    int
+// lane is one webhook's share.
+type lane struct {
+	id      uuid.UUID
+	running int
+	held    int
+	ready   []store.LeasedDelivery // leased, waiting for a slot, oldest first
+	waiting bool                   // in lanes.waiting
+	// starved: a reservation was refused because the lane was full; the
+	// dispatcher is woken once half the window is free again.
+	starved bool
 }
 
-func newLanes(maxTotal, maxPerHook int, wake func(), onChange func(int)) *lanes {
+func newLanes(maxRunning, perHook, window int, wake func(), onChange func(int)) *lanes {
 	return &lanes{
-		maxTotal:   maxTotal,
-		maxPerHook: maxPerHook,
-		perHook:    make(map[uuid.UUID]int),
+		maxRunning: maxRunning,
+		perHook:    perHook,
+		window:     window,
+		maxHeld:    maxRunning + max(maxRunning/2, perHook),
+		hooks:      make(map[uuid.UUID]*lane),
 		wake:       wake,
 		onChange:   onChange,
 	}
 }
 
-func (l *lanes) tryReserveLocked(webhook uuid.UUID) bool {
-	if l.total >= l.maxTotal || l.perHook[webhook] >= l.maxPerHook {
-		l.leftBehind = true
+func (l *lanes) laneLocked(id uuid.UUID) *lane {
+	ln := l.hooks[id]
+	if ln == nil {
+		ln = &lane{id: id}
+		l.hooks[id] = ln
+	}
+	return ln
+}
+
+// dropIfIdleLocked forgets a lane that holds nothing.
+func (l *lanes) dropIfIdleLocked(ln *lane) {
+	if ln.held == 0 && !ln.waiting && !ln.starved {
+		delete(l.hooks, ln.id)
+	}
+}
+
+// reserve takes a place for a delivery of webhook about to be leased.
+func (l *lanes) reserve(webhook uuid.UUID) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ln := l.laneLocked(webhook)
+	switch {
+	case ln.held >= l.perHook+l.window:
+		ln.starved = true
+		return false
+	case l.held >= l.maxHeld:
+		l.starved = true
+		l.dropIfIdleLocked(ln)
 		return false
 	}
-	l.forceReserveLocked(webhook)
+	ln.held++
+	l.held++
+	l.onChange(l.held)
 	return true
 }
 
-func (l *lanes) forceReserveLocked(webhook uuid.UUID) {
-	l.total++
-	l.perHook[webhook]++
-	l.onChange(l.total)
-}
-
-func (l *lanes) releaseLocked(webhook uuid.UUID, n int) {
+// unreserve gives back n places of webhook that no delivery came for.
+func (l *lanes) unreserve(webhook uuid.UUID, n int) {
 	if n <= 0 {
 		return
 	}
-	l.total -= n
-	if left := l.perHook[webhook] - n; left > 0 {
-		l.perHook[webhook] = left
-	} else {
-		delete(l.perHook, webhook)
-	}
-	l.onChange(l.total)
-	if l.leftBehind {
-		l.leftBehind = false
+	l.mu.Lock()
+	ln := l.laneLocked(webhook)
+	ln.held -= n
+	l.held -= n
+	l.onChange(l.held)
+	wake := l.roomLocked(ln)
+	l.dropIfIdleLocked(ln)
+	l.mu.Unlock()
+	if wake {
 		l.wake()
 	}
 }
 
-// release frees one slot of webhook.
-func (l *lanes) release(webhook uuid.UUID) {
-	l.mu.Lock()
-	l.releaseLocked(webhook, 1)
-	l.mu.Unlock()
+// roomLocked clears the starved flags whose room came back and reports
+// whether the dispatcher should be woken.
+func (l *lanes) roomLocked(ln *lane) bool {
+	wake := false
+	if ln.starved && ln.held <= l.perHook+l.window/2 {
+		ln.starved = false
+		wake = true
+	}
+	if l.starved && l.held <= l.maxHeld-max(l.maxHeld/4, 1) {
+		l.starved = false
+		wake = true
+	}
+	return wake
 }
 
-// room reports how many slots are free in all and which webhooks have a full
-// lane. When either limits the next lease round, a freed slot will wake the
-// dispatcher.
+// enqueue hands over reserved, leased deliveries. It returns those that may
+// start now (a slot was free); the rest wait in their lanes' windows.
+func (l *lanes) enqueue(ds []store.LeasedDelivery) (start []store.LeasedDelivery) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := range ds {
+		ln := l.laneLocked(ds[i].WebhookID)
+		if ln.running < l.perHook && l.running < l.maxRunning && len(ln.ready) == 0 {
+			ln.running++
+			l.running++
+			start = append(start, ds[i])
+			continue
+		}
+		ln.ready = append(ln.ready, ds[i])
+		l.markWaitingLocked(ln)
+	}
+	return start
+}
+
+// markWaitingLocked queues ln for a global slot when only maxRunning keeps
+// its ready deliveries back.
+func (l *lanes) markWaitingLocked(ln *lane) {
+	if !ln.waiting && len(ln.ready) > 0 && ln.running < l.perHook {
+		ln.waiting = true
+		l.waiting = append(l.waiting, ln)
+	}
+}
+
+// finish ends an attempt of webhook and returns the delivery its slot goes
+// to next, if any (ok false: none is ready). fresh decides whether a ready
+// delivery may still start (its lease must outlast the attempt); those it
+// refuses are returned as stale, for release.
+func (l *lanes) finish(webhook uuid.UUID, fresh func(*store.LeasedDelivery) bool) (next store.LeasedDelivery, ok bool, stale []store.LeasedDelivery) {
+	l.mu.Lock()
+	ln := l.laneLocked(webhook)
+	ln.running--
+	ln.held--
+	l.running--
+	l.held--
+	l.onChange(l.held)
+	next, ok, stale = l.nextLocked(ln, fresh)
+	wake := l.roomLocked(ln)
+	l.dropIfIdleLocked(ln)
+	l.mu.Unlock()
+	if wake {
+		l.wake()
+	}
+	return next, ok, stale
+}
+
+// nextLocked picks what a freed slot runs: a lane waiting for a global slot
+// (round robin; the lane that just finished goes to the back of the queue
+// if it has work too), else the lane's own next delivery.
+func (l *lanes) nextLocked(freed *lane, fresh func(*store.LeasedDelivery) bool) (store.LeasedDelivery, bool, []store.LeasedDelivery) {
+	var stale []store.LeasedDelivery
+	for l.running < l.maxRunning {
+		var ln *lane
+		if len(l.waiting) > 0 {
+			ln = l.waiting[0]
+			l.waiting = l.waiting[1:]
+			ln.waiting = false
+			if ln != freed {
+				l.markWaitingLocked(freed) // its turn comes after the others'
+			}
+		} else if len(freed.ready) > 0 && freed.running < l.perHook {
+			ln = freed
+		} else {
+			return store.LeasedDelivery{}, false, stale
+		}
+		for len(ln.ready) > 0 && ln.running < l.perHook {
+			d := ln.ready[0]
+			ln.ready[0] = store.LeasedDelivery{}
+			ln.ready = ln.ready[1:]
+			if !fresh(&d) {
+				stale = append(stale, d)
+				ln.held--
+				l.held--
+				continue
+			}
+			ln.running++
+			l.running++
+			l.markWaitingLocked(ln)
+			l.onChange(l.held)
+			return d, true, stale
+		}
+		l.onChange(l.held)
+		l.dropIfIdleLocked(ln)
+	}
+	return store.LeasedDelivery{}, false, stale
+}
+
+// room reports how many places are free in all and which webhooks' lanes
+// are full (the lease walk skips them). A full lane is starved: it wakes the
+// dispatcher once half its window is free.
 func (l *lanes) room() (free int, full []uuid.UUID) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for id, n := range l.perHook {
-		if n >= l.maxPerHook {
+	for id, ln := range l.hooks {
+		if ln.held >= l.perHook+l.window {
+			ln.starved = true
 			full = append(full, id)
 		}
 	}
-	free = l.maxTotal - l.total
-	if free <= 0 || len(full) > 0 {
-		l.leftBehind = true
+	free = l.maxHeld - l.held
+	if free <= 0 {
+		l.starved = true
 	}
 	return max(free, 0), full
 }
 
-// markLeftBehind records that due work may remain. It reports whether a slot
-// is free right now, in which case the caller should lease again at once
-// instead of waiting for a release that may already have happened.
-func (l *lanes) markLeftBehind() (roomNow bool) {
+// drain removes every delivery waiting in a window (shutdown, or a lost
+// identity) and frees their places; the caller releases their leases.
+func (l *lanes) drain() []store.LeasedDelivery {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.total < l.maxTotal {
-		return true
+	var out []store.LeasedDelivery
+	for _, ln := range l.hooks {
+		out = append(out, ln.ready...)
+		ln.held -= len(ln.ready)
+		l.held -= len(ln.ready)
+		ln.ready = nil
+		ln.waiting = false
+		l.dropIfIdleLocked(ln)
 	}
-	l.leftBehind = true
-	return false
+	l.waiting = nil
+	l.onChange(l.held)
+	return out
 }
 
-// leaseRound tallies the slots Admit reserved during one store.Lease call so
-// that the ones not matched by a leased row (the store refused it, or the
-// transaction failed) are given back.
-type leaseRound struct {
-	l        *lanes
-	reserved map[uuid.UUID]int
-	refused  bool // Admit said no at least once: due work was left behind
-}
-
-func (l *lanes) newRound() *leaseRound {
-	return &leaseRound{l: l, reserved: make(map[uuid.UUID]int)}
-}
-
-func (r *leaseRound) admit(webhook uuid.UUID) bool {
-	r.l.mu.Lock()
-	defer r.l.mu.Unlock()
-	if !r.l.tryReserveLocked(webhook) {
-		r.refused = true
-		return false
-	}
-	r.reserved[webhook]++
-	return true
-}
-
-// settle matches leased rows to reserved slots and frees the surplus.
-func (r *leaseRound) settle(leased []uuid.UUID) {
-	r.l.mu.Lock()
-	defer r.l.mu.Unlock()
-	for _, id := range leased {
-		if r.reserved[id] > 0 {
-			r.reserved[id]--
-			continue
-		}
-		// A row leased without Admit (a store that ignores it) still needs
-		// its slot: count it so that the books balance when it finishes.
-		r.l.forceReserveLocked(id)
-	}
-	for id, n := range r.reserved {
-		r.l.releaseLocked(id, n)
-	}
-	clear(r.reserved)
-}
-
-// admitIngest reserves a slot for a delivery an ingest transaction is about
-// to lease, on ticket t.
-func (l *lanes) admitIngest(t *ingestTicket, webhook uuid.UUID) bool {
+// holding lists the deliveries this process holds in memory: waiting in a
+// window or running (ids of running ones are passed in by the engine).
+func (l *lanes) holding() []uuid.UUID {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !l.tryReserveLocked(webhook) {
-		return false
+	var ids []uuid.UUID
+	for _, ln := range l.hooks {
+		for i := range ln.ready {
+			ids = append(ids, ln.ready[i].DeliveryID)
+		}
 	}
-	if t.total == 0 {
-		l.tickets = append(l.tickets, t)
-	}
-	t.reserved[webhook]++
-	t.total++
-	return true
+	return ids
 }
 
-// claimIngest takes the slot an ingest reserved for a delivery of webhook,
-// or reserves a fresh one when the ticket already expired. false: no room.
-func (l *lanes) claimIngest(webhook uuid.UUID) bool {
+// counts reports attempts in flight and reservations, in all and for one
+// webhook (tests and metrics).
+func (l *lanes) counts(webhook uuid.UUID) (running, held, hookRunning, hookHeld int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for i, t := range l.tickets {
-		if t.reserved[webhook] == 0 {
-			continue
-		}
-		t.reserved[webhook]--
-		t.total--
-		if t.total == 0 {
-			l.tickets = append(l.tickets[:i], l.tickets[i+1:]...)
-		}
-		return true
+	if ln := l.hooks[webhook]; ln != nil {
+		hookRunning, hookHeld = ln.running, ln.held
 	}
-	return l.tryReserveLocked(webhook)
-}
-
-// expireTickets frees the slots of ingest tickets whose leases are over.
-func (l *lanes) expireTickets(now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	kept := l.tickets[:0]
-	for _, t := range l.tickets {
-		if now.Before(t.until) {
-			kept = append(kept, t)
-			continue
-		}
-		for id, n := range t.reserved {
-			l.releaseLocked(id, n)
-		}
-	}
-	clear(l.tickets[len(kept):])
-	l.tickets = kept
-}
-
-// inUse reports the slots reserved in all and for one webhook (for tests).
-func (l *lanes) inUse(webhook uuid.UUID) (total, perHook int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.total, l.perHook[webhook]
+	return l.running, l.held, hookRunning, hookHeld
 }

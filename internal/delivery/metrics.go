@@ -17,6 +17,12 @@ type metrics struct {
 	// outcomesDropped counts outcomes given up after their lease expired
 	// (or at shutdown): those attempts will be made again.
 	outcomesDropped prometheus.Counter
+	leaseRounds     prometheus.Counter
+	abandoned       prometheus.Counter
+	identitiesLost  prometheus.Counter
+	reaped          prometheus.Counter
+	recovered       prometheus.Counter
+	finalFailures   prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -36,7 +42,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"path"}),
 		slots: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hookd_delivery_slots_reserved",
-			Help: "Attempt slots reserved: leased deliveries about to be sent or in flight.",
+			Help: "Deliveries this process holds: in flight, waiting in a lane's window, or being leased.",
 		}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hookd_delivery_in_flight",
@@ -55,11 +61,37 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "hookd_delivery_outcomes_dropped_total",
 			Help: "Attempt outcomes the store would not take before their lease expired; those attempts are made again.",
 		}),
+		leaseRounds: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookd_delivery_lease_rounds_total",
+			Help: "Lease rounds of the dispatcher (store calls that lease due deliveries).",
+		}),
+		abandoned: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookd_delivery_attempts_abandoned_total",
+			Help: "Attempts cut short because this process lost its proof of life as a lease owner; they are made again.",
+		}),
+		identitiesLost: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookd_delivery_owner_identities_lost_total",
+			Help: "Times this process lost its proof of life as a lease owner (its store session died) and registered anew.",
+		}),
+		reaped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookd_delivery_leases_taken_over_total",
+			Help: "Leases of dead processes voided by this process so their deliveries are sent again at once.",
+		}),
+		recovered: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookd_delivery_recovered_total",
+			Help: "Redeliveries created by this process for accepted recover calls.",
+		}),
+		finalFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookd_delivery_failed_total",
+			Help: "Deliveries that ended failed after their last attempt (recorded by this process).",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.attempts, m.duration, m.leased, m.slots, m.inFlight, m.firstAttempt, m.recordFailure, m.outcomesDropped} {
+	for _, c := range []prometheus.Collector{m.attempts, m.duration, m.leased, m.slots, m.inFlight, m.firstAttempt,
+		m.recordFailure, m.outcomesDropped, m.leaseRounds, m.abandoned, m.identitiesLost, m.reaped, m.recovered,
+		m.finalFailures} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

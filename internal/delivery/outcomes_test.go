@@ -45,7 +45,7 @@ func TestRecordIsolatesAnOutcomeTheStoreRefuses(t *testing.T) {
 	poison, good := uuid.New(), uuid.New()
 	st := &poisonStore{poison: poison}
 	reg := prometheus.NewRegistry()
-	eng, err := New(st, Config{Owner: "a", Client: &http.Client{}, Box: newBox(t), Registerer: reg})
+	eng, err := New(st, Config{Client: &http.Client{}, Box: newBox(t), Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,10 +54,9 @@ func TestRecordIsolatesAnOutcomeTheStoreRefuses(t *testing.T) {
 		return store.Outcome{DeliveryID: id, Owner: "a", Succeeded: true, FinishedAt: now,
 			Attempt: store.Attempt{DeliveryID: id, AttemptNumber: 1, StartedAt: now}}
 	}
-	eng.record([]finished{
-		{outcome: out(poison), leaseUntil: now.Add(-time.Second)}, // lease already over
-		{outcome: out(good), leaseUntil: now.Add(time.Minute)},
-	})
+	over, live := out(poison), out(good)
+	over.LeaseUntil, live.LeaseUntil = now.Add(-time.Second), now.Add(time.Minute) // the poisoned lease is already over
+	eng.record([]finished{{outcome: over}, {outcome: live}})
 	if !slices.Equal(st.recorded, []uuid.UUID{good}) {
 		t.Fatalf("recorded %v, want only the good outcome", st.recorded)
 	}
@@ -71,19 +70,45 @@ func TestRecordIsolatesAnOutcomeTheStoreRefuses(t *testing.T) {
 func TestRecordSchedulesRetries(t *testing.T) {
 	var got []store.Outcome
 	spy := &spyStore{record: func(os []store.Outcome) { got = append(got, os...) }}
-	eng, err := New(spy, Config{Owner: "a", Client: &http.Client{}, Box: newBox(t), Schedule: []time.Duration{time.Second}})
+	eng, err := New(spy, Config{Client: &http.Client{}, Box: newBox(t), Schedule: []time.Duration{time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	at := time.Date(2026, 2, 16, 9, 0, 0, 1, time.UTC)
 	mk := func(n int) finished {
-		return finished{outcome: store.Outcome{DeliveryID: uuid.New(), FinishedAt: at, Attempt: store.Attempt{AttemptNumber: n}}, leaseUntil: at.Add(time.Hour)}
+		return finished{outcome: store.Outcome{DeliveryID: uuid.New(), FinishedAt: at, LeaseUntil: at.Add(time.Hour),
+			Attempt: store.Attempt{AttemptNumber: n}}}
 	}
 	eng.record([]finished{mk(1), mk(2)})
 	if len(got) != 2 || got[0].NextAttemptAt == nil || !got[0].NextAttemptAt.Equal(at.Add(time.Second).Add(time.Millisecond-1)) || got[1].NextAttemptAt != nil {
 		t.Fatalf("outcomes = %+v", got)
 	}
 }
+
+// A receiver's Retry-After stretches the next wait up to the schedule's
+// longest, never shortens it, and never adds an attempt.
+func TestRecordHonoursRetryAfter(t *testing.T) {
+	var got []store.Outcome
+	spy := &spyStore{record: func(os []store.Outcome) { got = append(got, os...) }}
+	eng, err := New(spy, Config{Client: &http.Client{}, Box: newBox(t)}) // 0s, 5s, 30s, 2m
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 2, 16, 9, 0, 0, 0, time.UTC)
+	mk := func(n int, retryAfter time.Duration) finished {
+		return finished{outcome: store.Outcome{DeliveryID: uuid.New(), FinishedAt: at, LeaseUntil: at.Add(time.Hour),
+			Attempt: store.Attempt{AttemptNumber: n}}, retryAfter: retryAfter}
+	}
+	eng.record([]finished{mk(1, 3*time.Second), mk(1, time.Hour), mk(2, time.Second), mk(5, time.Second)})
+	want := []*time.Time{ptrTime(at.Add(3 * time.Second)), ptrTime(at.Add(2 * time.Minute)), ptrTime(at.Add(5 * time.Second)), nil}
+	for i, o := range got {
+		if (o.NextAttemptAt == nil) != (want[i] == nil) || (want[i] != nil && !o.NextAttemptAt.Equal(*want[i])) {
+			t.Errorf("outcome %d: next attempt %v, want %v", i, o.NextAttemptAt, want[i])
+		}
+	}
+}
+
+func ptrTime(t time.Time) *time.Time { return &t }
 
 type spyStore struct {
 	store.Store

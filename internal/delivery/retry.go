@@ -2,6 +2,9 @@ package delivery
 
 import (
 	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -50,4 +53,52 @@ func NextAttempt(schedule []time.Duration, attemptsDone int, failedAt time.Time)
 		return time.Time{}, false
 	}
 	return failedAt.Add(schedule[attemptsDone-1]), true
+}
+
+// RetryAfterWait is the wait before the next attempt when the receiver
+// answered with Retry-After: the larger of the schedule's wait and
+// Retry-After, capped at the schedule's longest wait, so that a receiver can
+// slow hookd down but never make it give up early or wait longer than the
+// schedule ever would. ok is false when no attempt is left.
+func RetryAfterWait(schedule []time.Duration, attemptsDone int, retryAfter time.Duration) (wait time.Duration, ok bool) {
+	if attemptsDone < 1 {
+		return 0, true
+	}
+	if attemptsDone > len(schedule) {
+		return 0, false
+	}
+	wait = schedule[attemptsDone-1]
+	longest := slices.Max(schedule)
+	if retryAfter > wait {
+		wait = min(retryAfter, max(longest, wait))
+	}
+	return wait, true
+}
+
+// maxRetryAfter bounds what parseRetryAfter accepts; anything longer is
+// capped by the schedule anyway.
+const maxRetryAfter = 24 * time.Hour
+
+// parseRetryAfter reads a Retry-After header (RFC 9110 §10.2.3): a number of
+// seconds, or an HTTP date. Anything else, a negative delay or a date in the
+// past, is no delay at all.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs <= 0 {
+			return 0
+		}
+		return min(time.Duration(min(secs, int64(maxRetryAfter/time.Second)))*time.Second, maxRetryAfter)
+	}
+	at, err := http.ParseTime(v)
+	if err != nil {
+		return 0
+	}
+	if d := at.Sub(now); d > 0 {
+		return min(d, maxRetryAfter)
+	}
+	return 0
 }

@@ -70,54 +70,41 @@ func appendUUID(dst []byte, id uuid.UUID) []byte {
 	return append(dst, s[:]...)
 }
 
-// send makes one attempt of d, hands its outcome to the writer and frees the
-// slot (the slot counts attempts in flight, not outcomes being written).
-func (e *Engine) send(d store.LeasedDelivery) {
-	defer e.senders.Done()
-	e.metrics.inFlight.Inc()
-	out := e.attempt(&d)
-	e.metrics.inFlight.Dec()
-	if e.combined != nil {
-		// The dispatcher records the outcome and refills the slot in one
-		// round: free the slot first, so that round finds it free.
-		e.lanes.release(d.WebhookID)
-		e.outcomes <- finished{outcome: out, leaseUntil: d.LeaseUntil}
-		e.signal()
-		return
-	}
-	e.outcomes <- finished{outcome: out, leaseUntil: d.LeaseUntil}
-	e.lanes.release(d.WebhookID)
+// sender makes attempts: it signs the stored body with the webhook's
+// current secret, POSTs it through the shared client, reads at most
+// maxResponseBody bytes of the answer and classifies the result. It knows
+// nothing of leases or the store; the engine holds one and runs it.
+type sender struct {
+	client    *http.Client
+	secrets   *secretCache
+	userAgent []string
+	timeout   time.Duration
+	now       func() time.Time
 }
 
 // attemptResult is what one POST came to.
 type attemptResult struct {
-	status *int
-	class  string
-	err    *string
-	body   string
+	status     *int
+	class      string
+	err        *string
+	body       string
+	retryAfter time.Duration // the receiver's Retry-After on a failed answer, 0 if none
 }
 
-func (e *Engine) attempt(d *store.LeasedDelivery) store.Outcome {
-	started := e.now()
-	if d.AttemptCount == 0 && d.DeliveryID.Version() == 7 {
-		sec, nsec := d.DeliveryID.Time().UnixTime()
-		e.metrics.firstAttempt.Observe(started.Sub(time.Unix(sec, nsec)).Seconds())
-	}
-	ctx, cancel := context.WithTimeout(e.attemptCtx, e.cfg.Timeout)
-	res := e.post(ctx, d)
+// attempt makes one attempt of d within ctx (bounded by the timeout) and
+// returns its outcome, not yet scheduled (NextAttemptAt is the completer's).
+func (s *sender) attempt(ctx context.Context, d *store.LeasedDelivery) (store.Outcome, attemptResult) {
+	started := s.now()
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	res := s.post(ctx, d)
 	cancel()
-	finished := e.now()
+	finished := s.now()
 	duration := finished.Sub(started)
-	e.metrics.attempts.WithLabelValues(res.class).Inc()
-	e.metrics.duration.Observe(duration.Seconds())
-	if res.err != nil {
-		e.log.Debug("delivery attempt failed", "delivery_id", d.DeliveryID, "webhook_id", d.WebhookID,
-			"attempt", d.AttemptCount+1, "error", *res.err)
-	}
 	return store.Outcome{
 		DeliveryID: d.DeliveryID,
 		WebhookID:  d.WebhookID,
-		Owner:      e.cfg.Owner,
+		Owner:      d.Owner,
+		LeaseUntil: d.LeaseUntil,
 		Attempt: store.Attempt{
 			DeliveryID:    d.DeliveryID,
 			AttemptNumber: d.AttemptCount + 1,
@@ -129,7 +116,7 @@ func (e *Engine) attempt(d *store.LeasedDelivery) store.Outcome {
 		},
 		Succeeded:  res.class == classSucceeded,
 		FinishedAt: finished,
-	}
+	}, res
 }
 
 func failed(class, text string) attemptResult {
@@ -138,8 +125,8 @@ func failed(class, text string) attemptResult {
 
 // post sends d and reads at most maxResponseBody bytes of the answer, all
 // within ctx. Only a 2xx whose body was read in time is a success.
-func (e *Engine) post(ctx context.Context, d *store.LeasedDelivery) attemptResult {
-	secret, err := e.secrets.get(d.SecretEnc)
+func (s *sender) post(ctx context.Context, d *store.LeasedDelivery) attemptResult {
+	secret, err := s.secrets.get(d.SecretEnc)
 	if err != nil {
 		// Wrong master key or a damaged row: never send unsigned.
 		return failed(classOther, "webhook secret could not be decrypted")
@@ -148,11 +135,11 @@ func (e *Engine) post(ctx context.Context, d *store.LeasedDelivery) attemptResul
 	if err != nil {
 		return failed(classOther, "invalid webhook URL")
 	}
-	setHeaders(req.Header, d, secret, e.userAgent)
+	setHeaders(req.Header, d, secret, s.userAgent)
 
-	resp, err := e.cfg.Client.Do(req)
+	resp, err := s.client.Do(req)
 	if err != nil {
-		return failed(describeError(err, e.cfg.Timeout))
+		return failed(describeError(err, s.timeout))
 	}
 	defer resp.Body.Close()
 	status := resp.StatusCode
@@ -178,9 +165,10 @@ func (e *Engine) post(ctx context.Context, d *store.LeasedDelivery) attemptResul
 	case status < 200 || status > 299:
 		class, text := describeStatus(status)
 		res.class, res.err = class, &text
+		res.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), s.now())
 	case readErr != nil:
 		// A 2xx is not a success until its body arrived within the timeout.
-		class, text := describeError(readErr, e.cfg.Timeout)
+		class, text := describeError(readErr, s.timeout)
 		res.class, res.err = class, &text
 	}
 	return res

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 
@@ -84,46 +83,84 @@ func TestShutdownFinishesInFlightAttempts(t *testing.T) {
 	}
 }
 
-// Deliveries handed to Dispatch that cannot start (engine not running, or a
-// lease too short to cover an attempt) are released to the queue at once.
+// registerOnly makes eng look running under a registered identity without
+// a dispatcher (which would take released rows itself): white box.
+func registerOnly(t *testing.T, eng *Engine) *membership {
+	t.Helper()
+	reg, err := eng.q.Register(context.Background())
+	if err != nil {
+		t.Fatalf("Register: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &membership{reg: reg, owner: reg.Owner(), ctx: ctx, cancel: cancel}
+	t.Cleanup(func() { cancel(); _ = reg.Close() })
+	eng.mu.Lock()
+	eng.running, eng.member = true, m
+	eng.mu.Unlock()
+	return m
+}
+
+// Deliveries an ingest leased that cannot start (their lease ends before an
+// attempt could) are released to the queue at once, and their places freed.
 func TestDispatchReleasesWhatCannotStart(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		e := newEnv(t, st)
 		rc := newReceiver(t, answer(200, ""))
 		w, _ := e.webhook(t, e.team, rc.URL())
 		eng := e.newEngine(t, Config{Timeout: time.Second})
-		e.ingest(t, e.team, 1)
+		registerOnly(t, eng)
 
-		lease := func(owner string, d time.Duration) []store.LeasedDelivery {
-			now := time.Now()
-			res, err := st.Lease(context.Background(), store.LeaseRequest{Owner: owner, Now: now, Until: now.Add(d), Limit: 10})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return res.Deliveries
+		req := eng.IngestLease()
+		req.Until = time.Now().Add(2 * time.Second).Truncate(time.Microsecond) // shorter than Timeout + startMargin
+		res := ingestWith(t, st, events(t, e.team, 1), store.IngestOptions{Lease: req})
+		if len(res[0].Leased) != 1 {
+			t.Fatalf("ingest leased %d, want 1", len(res[0].Leased))
 		}
-		// Not running yet.
-		eng.Dispatch(lease(eng.cfg.Owner, time.Minute))
-		if got := lease("other", time.Minute); len(got) != 1 {
-			t.Fatalf("after Dispatch on a stopped engine another owner leased %d, want 1", len(got))
-		} else if err := st.ReleaseLeases(context.Background(), "other", []uuid.UUID{got[0].DeliveryID}); err != nil {
-			t.Fatal(err)
-		}
-
-		// Running (white box: no dispatcher, which would take the released
-		// row itself), but the lease ends before an attempt could.
-		eng.mu.Lock()
-		eng.running = true
-		eng.mu.Unlock()
-		eng.Dispatch(lease(eng.cfg.Owner, 2*time.Second))
-		if got := lease("other", time.Minute); len(got) != 1 {
-			t.Fatalf("after Dispatch of a short lease another owner leased %d, want 1", len(got))
+		eng.Dispatch(req, res[0].Leased)
+		now := time.Now()
+		got, err := st.Lease(context.Background(), store.LeaseRequest{Owner: "other", Now: now, Until: now.Add(time.Minute), Limit: 10})
+		if err != nil || len(got.Deliveries) != 1 {
+			t.Fatalf("after Dispatch of a short lease another owner leased %d (%v), want 1", len(got.Deliveries), err)
 		}
 		if rc.count() != 0 {
 			t.Fatalf("receiver saw %d requests, want 0", rc.count())
 		}
-		if total, perHook := eng.lanes.inUse(w.ID); total != 0 || perHook != 0 {
-			t.Fatalf("slots still reserved: %d in all, %d for the webhook", total, perHook)
+		if running, held, _, _ := eng.lanes.counts(w.ID); running != 0 || held != 0 {
+			t.Fatalf("places still held: %d running, %d held", running, held)
+		}
+	})
+}
+
+// An ingest that failed gives its places back at once, and leases it may
+// have committed all the same (the commit answer was lost) are given back
+// by the dispatcher and sent within moments, not a lease period later.
+func TestAbandonedIngestLeasesAreGivenBack(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st store.Store) {
+		e := newEnv(t, st)
+		rc := newReceiver(t, answer(200, ""))
+		w, _ := e.webhook(t, e.team, rc.URL())
+		eng := e.newEngine(t, Config{})
+		start(t, eng)
+		req := eng.IngestLease()
+		res := ingestWith(t, st, events(t, e.team, 2), store.IngestOptions{Lease: req})
+		if n := len(res[0].Leased) + len(res[1].Leased); n != 2 {
+			t.Fatalf("ingest leased %d, want 2", n)
+		}
+		// The ingest committed, but its caller saw an error.
+		eng.Abandon(req)
+		if _, held, _, _ := eng.lanes.counts(w.ID); held != 0 {
+			t.Fatalf("%d places still held after Abandon", held)
+		}
+		waitFor(t, 3*time.Second, "both deliveries to succeed", func() bool {
+			for _, d := range e.deliveries(t, e.team, w) {
+				if d.Status != store.StatusSucceeded {
+					return false
+				}
+			}
+			return true
+		})
+		if rc.count() != 2 {
+			t.Fatalf("receiver saw %d requests, want 2", rc.count())
 		}
 	})
 }

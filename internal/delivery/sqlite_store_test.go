@@ -11,7 +11,7 @@ import (
 
 func openSQLite(t *testing.T) store.Store {
 	t.Helper()
-	s, err := sqlite.Open(context.Background(), sqlite.Options{Path: filepath.Join(t.TempDir(), "hookd.db")})
+	s, err := sqlite.Open(context.Background(), sqlite.Options{Path: filepath.Join(t.TempDir(), "hookd.db"), Exclusive: true})
 	if err != nil {
 		t.Fatalf("sqlite.Open: %v", err)
 	}

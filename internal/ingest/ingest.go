@@ -45,10 +45,15 @@ type Result struct {
 // another team.
 var ErrConflict = errors.New("task_id: already recorded with another task_status or under another team")
 
-// Engine is the delivery engine as ingest sees it.
+// Engine is the delivery engine as ingest sees it. IngestLease returns the
+// lease the ingest transaction may take on the deliveries it creates (nil:
+// insert them unleased); after the store call, exactly one of Dispatch (it
+// committed: hand over what it leased) or Abandon (it failed: give back the
+// places reserved) is called with that same request.
 type Engine interface {
 	IngestLease() *store.LeaseRequest
-	Dispatch([]store.LeasedDelivery)
+	Dispatch(req *store.LeaseRequest, leased []store.LeasedDelivery)
+	Abandon(req *store.LeaseRequest)
 	Wake()
 }
 
@@ -89,6 +94,9 @@ func (s *Service) Ingest(ctx context.Context, events []TaskEvent) ([]Result, err
 	}
 	written, err := s.Store.IngestEvents(ctx, rows, opt)
 	if err != nil {
+		if opt.Lease != nil {
+			s.Engine.Abandon(opt.Lease)
+		}
 		return nil, err
 	}
 	var leased []store.LeasedDelivery
@@ -110,8 +118,8 @@ func (s *Service) Ingest(ctx context.Context, events []TaskEvent) ([]Result, err
 		}
 	}
 	if s.Engine != nil {
-		if len(leased) > 0 {
-			s.Engine.Dispatch(leased)
+		if opt.Lease != nil {
+			s.Engine.Dispatch(opt.Lease, leased)
 		}
 		if fresh {
 			s.Engine.Wake()
@@ -125,7 +133,7 @@ func prepare(ev TaskEvent, at time.Time) (store.NewEvent, error) {
 	if err := Validate(ev); err != nil {
 		return store.NewEvent{}, err
 	}
-	id, err := uuid.NewV7()
+	id, err := store.NewID(at)
 	if err != nil {
 		return store.NewEvent{}, err
 	}

@@ -69,11 +69,17 @@ type recordingEngine struct {
 	mu         sync.Mutex
 	admitted   int
 	dispatched []store.LeasedDelivery
+	settled    int // Dispatch and Abandon calls: exactly one per IngestLease
+	abandoned  int
+	leases     int
 	wakes      int
 	admit      bool
 }
 
 func (e *recordingEngine) IngestLease() *store.LeaseRequest {
+	e.mu.Lock()
+	e.leases++
+	e.mu.Unlock()
 	return &store.LeaseRequest{Owner: "test", Until: time.Now().Add(time.Minute), Admit: func(uuid.UUID) bool {
 		e.mu.Lock()
 		defer e.mu.Unlock()
@@ -84,10 +90,18 @@ func (e *recordingEngine) IngestLease() *store.LeaseRequest {
 	}}
 }
 
-func (e *recordingEngine) Dispatch(l []store.LeasedDelivery) {
+func (e *recordingEngine) Dispatch(_ *store.LeaseRequest, l []store.LeasedDelivery) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.settled++
 	e.dispatched = append(e.dispatched, l...)
+}
+
+func (e *recordingEngine) Abandon(*store.LeaseRequest) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.settled++
+	e.abandoned++
 }
 
 func (e *recordingEngine) Wake() {
@@ -165,5 +179,17 @@ func TestServiceIngest(t *testing.T) {
 	res, _ = svc.Ingest(ctx, events[:1])
 	if !res[0].Duplicate || res[0].DeliveryCount != 1 || eng.wakes != 1 {
 		t.Fatalf("repeat: %+v wakes %d", res[0], eng.wakes)
+	}
+	if eng.settled != eng.leases || eng.abandoned != 0 {
+		t.Fatalf("%d leases, %d settled, %d abandoned; want every lease dispatched once", eng.leases, eng.settled, eng.abandoned)
+	}
+
+	// A store that fails hands the lease back (Abandon), never Dispatch.
+	st.Close()
+	if _, err := svc.Ingest(ctx, []ingest.TaskEvent{{TeamID: team, TaskID: uuid.Must(uuid.NewV7()), TaskStatus: "completed", TaskOutput: out}}); err == nil {
+		t.Fatal("ingest into a closed store succeeded")
+	}
+	if eng.abandoned != 1 || eng.settled != eng.leases {
+		t.Fatalf("after a failed ingest: %d abandoned, %d settled of %d leases", eng.abandoned, eng.settled, eng.leases)
 	}
 }

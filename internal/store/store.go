@@ -5,9 +5,18 @@
 // The deliveries table is the queue and the log at once. A delivery is
 // born pending in the same transaction as its event (IngestEvents), is leased
 // by a dispatcher (Lease) for a bounded time, and leaves the lease through
-// RecordOutcomes (attempt row + new state) or ReleaseLeases (shutdown). A
-// lease that simply expires is the crash-recovery path: the row becomes due
-// again and any process may take it.
+// RecordOutcomes (new state, plus an attempt row for every attempt that did
+// not end the delivery in success) or ReleaseLeases (shutdown).
+//
+// A lease is the pair (owner, until), and leasing is a visibility timeout: a
+// pending row's queue position (queue_at) is its due time while it is free and
+// its lease expiry while it is leased, so the due-order index never shows a
+// row in flight. Crash recovery comes from liveness first: every process
+// running deliveries registers an owner identity (Register) whose proof of
+// life the store can check (an OS file lock on the embedded store, a session
+// advisory lock on PostgreSQL); ReapDeadOwners voids the leases of owners
+// whose proof is gone, within seconds. A lease that simply expires is the
+// last resort: the row becomes due again and any process may take it.
 //
 // Writes that matter for durability (ingest, outcomes) are group-committed:
 // concurrent callers share one transaction and one flush.
@@ -30,6 +39,8 @@ var (
 	ErrWebhookDisabled = errors.New("store: webhook disabled")
 	// ErrKeyMismatch: a different master key fingerprint is recorded.
 	ErrKeyMismatch = errors.New("store: master key fingerprint mismatch")
+	// ErrInvalidWindow: a recovery window the store cannot honour.
+	ErrInvalidWindow = errors.New("store: invalid recovery window")
 )
 
 // Delivery states.
@@ -110,6 +121,7 @@ type WebhookPatch struct {
 }
 
 // NewEvent is one task event ready to be written: validated, body rendered.
+// ID is a UUIDv7 made at CreatedAt (NewID): retention finds old events by id.
 type NewEvent struct {
 	ID         uuid.UUID
 	TeamID     uuid.UUID
@@ -140,9 +152,9 @@ type IngestOptions struct {
 
 // LeaseRequest asks for due deliveries.
 type LeaseRequest struct {
-	Owner string    // this process's identity
-	Now   time.Time // due means next_attempt_at <= Now and no live lease
-	Until time.Time // lease expiry written to leased rows
+	Owner string    // this process's identity (Registration.Owner)
+	Now   time.Time // due means queue_at <= Now: free and due, or its lease expired
+	Until time.Time // lease expiry written to leased rows (microsecond precision)
 	Limit int       // at most this many
 	// Exclude lists webhooks whose lanes are full: their rows are skipped.
 	Exclude []uuid.UUID
@@ -165,14 +177,17 @@ type LeasedDelivery struct {
 	Body         []byte
 	URL          string
 	SecretEnc    []byte
-	LeaseUntil   time.Time
+	Owner        string    // the lease: owner and expiry, as written
+	LeaseUntil   time.Time // (microsecond precision, UTC)
 }
 
 // LeaseResult is one lease round.
 type LeaseResult struct {
 	Deliveries []LeasedDelivery
-	// NextDue is the earliest next_attempt_at of a pending delivery that was
-	// not leased (nil when none): the dispatcher may sleep until then.
+	// NextDue is when the dispatcher should look again: at or before Now when
+	// due work was left behind (a refused or cut window), else the earliest
+	// queue position after Now (a retry, or a lease that may expire), nil when
+	// nothing is pending.
 	NextDue *time.Time
 }
 
@@ -190,7 +205,10 @@ type Attempt struct {
 type Outcome struct {
 	DeliveryID uuid.UUID
 	WebhookID  uuid.UUID
-	Owner      string // the lease owner that made the attempt
+	// Owner and LeaseUntil are the lease the attempt was made under: the
+	// state changes only while that very lease is held.
+	Owner      string
+	LeaseUntil time.Time
 	Attempt    Attempt
 	Succeeded  bool
 	// NextAttemptAt: when the attempt failed and another is due; nil on a
@@ -199,16 +217,45 @@ type Outcome struct {
 	FinishedAt    time.Time
 }
 
-// OutcomeLeaser is an optional capability of a Store: record a batch of
-// outcomes and lease in one transaction. A finished attempt frees its slot;
-// recording it and leasing the slot's next delivery together costs one
-// commit instead of two, and a single-writer store (SQLite) no longer
-// alternates between outcome rounds and lease rounds. The result is exactly
-// RecordOutcomes(outcomes) followed by Lease(req); on error neither happened.
-// A dispatcher uses it when the store implements it and falls back to the
-// two calls otherwise.
-type OutcomeLeaser interface {
-	RecordOutcomesAndLease(ctx context.Context, outcomes []Outcome, req LeaseRequest) (LeaseResult, error)
+// Transition is the delivery state an outcome leads to, written once for
+// both stores: succeeded; pending again with the retry's due time; or failed
+// for good. Next is nil unless pending; Completed is nil while pending.
+func Transition(o Outcome) (status string, next, completed *time.Time) {
+	finished := o.FinishedAt
+	switch {
+	case o.Succeeded:
+		return StatusSucceeded, nil, &finished
+	case o.NextAttemptAt != nil:
+		at := *o.NextAttemptAt
+		return StatusPending, &at, nil
+	default:
+		return StatusFailed, nil, &finished
+	}
+}
+
+// Registration is one process's identity as a lease owner, with its proof of
+// life held by the store (see Register).
+type Registration interface {
+	// Owner is the identity to lease under.
+	Owner() string
+	// Lost is closed when the proof of life is gone for good (on PostgreSQL:
+	// the session holding it died and could not take it back in time). Other
+	// processes may then void this owner's leases: the holder must stop
+	// starting attempts under it, abandon those in flight, and register anew.
+	Lost() <-chan struct{}
+	// Close gives the identity up (shutdown): its leases become voidable.
+	Close() error
+}
+
+// Recovery is one accepted recover call (POST …/deliveries/recover).
+type Recovery struct {
+	ID        uuid.UUID
+	TeamID    uuid.UUID
+	WebhookID uuid.UUID
+	Since     time.Time
+	Until     time.Time
+	Count     int // failed deliveries claimed by this recovery
+	CreatedAt time.Time
 }
 
 type Delivery struct {
@@ -220,7 +267,7 @@ type Delivery struct {
 	TaskID         uuid.UUID
 	Status         string
 	AttemptCount   int
-	NextAttemptAt  *time.Time // nil once terminal
+	NextAttemptAt  *time.Time // nil once terminal; the due time, also while leased
 	LastStatusCode *int
 	LastError      *string
 	CreatedAt      time.Time
@@ -282,16 +329,34 @@ type Store interface {
 
 	// Queue.
 	Lease(ctx context.Context, req LeaseRequest) (LeaseResult, error)
-	// RecordOutcomes writes attempts and delivery states in one transaction.
-	// An outcome whose lease was lost (another owner, or the delivery was
-	// canceled) still records its attempt but does not change the state.
+	// RecordOutcomes writes outcomes in one transaction. An outcome whose
+	// lease (Owner, LeaseUntil) is still held moves the delivery to its
+	// Transition; a success that does so is recorded on the delivery row
+	// itself (the log shows it as the last attempt), every other attempt
+	// gets an attempt row. An outcome whose lease was lost (expired and
+	// taken, voided, or the delivery canceled) records its attempt row only.
 	// A success sets the webhook's last_delivered_at.
 	RecordOutcomes(ctx context.Context, outcomes []Outcome) error
 	// ReleaseLeases makes leased rows of owner due again at once.
 	ReleaseLeases(ctx context.Context, owner string, ids []uuid.UUID) error
+	// ReleaseLeasesExcept makes every row leased to owner due again at once,
+	// except keep: after a write whose commit failed (it may have committed
+	// leases nobody will act on), the owner gives back what it does not hold
+	// in memory. Returns how many rows were released.
+	ReleaseLeasesExcept(ctx context.Context, owner string, keep []uuid.UUID) (int, error)
 	// Wakeups delivers a signal when another process may have made work due
 	// (PostgreSQL LISTEN/NOTIFY). Nil when the store has no such channel.
 	Wakeups() <-chan struct{}
+
+	// Liveness. Register makes a new owner identity for this process and
+	// holds its proof of life. On the embedded store it requires a store
+	// opened exclusively (one serving process per file), and voids every
+	// lease of any earlier owner: they are all dead.
+	Register(ctx context.Context) (Registration, error)
+	// ReapDeadOwners voids the leases of owners whose proof of life has been
+	// gone for a grace period (their rows are due again at once) and returns
+	// how many rows that freed. Cheap enough to call every second.
+	ReapDeadOwners(ctx context.Context, now time.Time) (int, error)
 
 	// Delivery log.
 	ListDeliveries(ctx context.Context, teamID, webhookID uuid.UUID, f DeliveryFilter, p Page) ([]Delivery, int, error)
@@ -301,7 +366,18 @@ type Store interface {
 	Redeliver(ctx context.Context, teamID, webhookID, deliveryID uuid.UUID, now time.Time) (uuid.UUID, error)
 	// CreateTestDelivery writes ev and one pending delivery to the webhook.
 	CreateTestDelivery(ctx context.Context, teamID, webhookID uuid.UUID, ev NewEvent) (uuid.UUID, error)
-	// Purge deletes terminal deliveries, their attempts, and events older than
-	// before that no longer have pending deliveries. Returns rows deleted.
+	// Recover claims, for recovery r, every delivery of r's webhook that ended
+	// failed with completed_at in [r.Since, r.Until) and was not claimed by an
+	// earlier recovery, and returns how many it claimed. The redeliveries are
+	// created afterwards by ConvertRecoveries, in chunks. ErrNotFound: no
+	// such webhook in the team; ErrWebhookDisabled: it is disabled.
+	Recover(ctx context.Context, r Recovery) (int, error)
+	// ConvertRecoveries creates the redeliveries of at most limit claimed
+	// deliveries of accepted recoveries (same event, new id, due at now, full
+	// schedule) and reports how many it created; 0 means nothing is left.
+	ConvertRecoveries(ctx context.Context, now time.Time, limit int) (int, error)
+	// Purge deletes terminal deliveries made and completed before before (with
+	// their attempts), finished recoveries accepted before it, and events made
+	// before it that no delivery refers to any more. Returns rows deleted.
 	Purge(ctx context.Context, before time.Time) (int, error)
 }

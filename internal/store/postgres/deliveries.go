@@ -18,8 +18,10 @@ const purgeChunk = 1000
 const deliveryColumns = `d.id, d.event_id, d.webhook_id, d.team_id, d.event_type, e.task_id, d.status,
 	d.attempt_count, d.next_attempt_at, d.last_status_code, d.last_error, d.created_at, d.completed_at`
 
-// ListDeliveries lists a webhook's deliveries, newest first. A webhook that
-// is not in the team (or deleted) is ErrNotFound.
+// ListDeliveries lists a webhook's deliveries, newest first (id order: the
+// ids are UUIDv7 of the creation time), through the webhook's log index; a
+// task filter starts from the task's event instead. A webhook that is not in
+// the team (or deleted) is ErrNotFound.
 func (s *Store) ListDeliveries(ctx context.Context, teamID, webhookID uuid.UUID, f store.DeliveryFilter, p store.Page) ([]store.Delivery, int, error) {
 	if err := checkPage(p); err != nil {
 		return nil, 0, err
@@ -30,11 +32,14 @@ func (s *Store) ListDeliveries(ctx context.Context, teamID, webhookID uuid.UUID,
 	}
 	const where = ` FROM deliveries d JOIN events e ON e.id = d.event_id
 		WHERE d.webhook_id = $1 AND d.team_id = $2 AND ($3 = '' OR d.status = $3)
-			AND ($4::uuid IS NULL OR e.task_id = $4)`
+			AND ($4::uuid IS NULL OR d.event_id IN (SELECT id FROM events WHERE task_id = $4))`
 	b := &pgx.Batch{}
 	b.Queue(`SELECT 1 FROM webhooks WHERE id = $1 AND team_id = $2`, webhookID, teamID)
-	b.Queue(`SELECT count(*)`+where, webhookID, teamID, f.Status, taskID)
-	b.Queue(`SELECT `+deliveryColumns+where+` ORDER BY d.created_at DESC, d.id DESC LIMIT $5 OFFSET $6`,
+	b.Queue(`SELECT count(*) FROM deliveries d
+		WHERE d.webhook_id = $1 AND d.team_id = $2 AND ($3 = '' OR d.status = $3)
+			AND ($4::uuid IS NULL OR d.event_id IN (SELECT id FROM events WHERE task_id = $4))`,
+		webhookID, teamID, f.Status, taskID)
+	b.Queue(`SELECT `+deliveryColumns+where+` ORDER BY d.id DESC LIMIT $5 OFFSET $6`,
 		webhookID, teamID, f.Status, taskID, p.Size, p.Offset())
 	br := s.pool.SendBatch(ctx, b)
 	defer br.Close()
@@ -56,10 +61,12 @@ func (s *Store) ListDeliveries(ctx context.Context, teamID, webhookID uuid.UUID,
 	return list, total, nil
 }
 
-// GetDelivery returns one delivery with its request body and attempts.
+// GetDelivery returns one delivery with its request body and attempts: the
+// attempt rows, then the success kept on the delivery row, if any.
 func (s *Store) GetDelivery(ctx context.Context, teamID, webhookID, deliveryID uuid.UUID) (store.DeliveryDetail, error) {
 	b := &pgx.Batch{}
-	b.Queue(`SELECT `+deliveryColumns+`, e.body FROM deliveries d JOIN events e ON e.id = d.event_id
+	b.Queue(`SELECT `+deliveryColumns+`, e.body, d.success_started_at, d.success_duration_ms, d.success_response
+		FROM deliveries d JOIN events e ON e.id = d.event_id
 		JOIN webhooks w ON w.id = d.webhook_id AND w.team_id = d.team_id
 		WHERE d.id = $1 AND d.webhook_id = $2 AND d.team_id = $3`, deliveryID, webhookID, teamID)
 	b.Queue(`SELECT attempt_number, started_at, duration_ms, status_code, error, response_body
@@ -67,8 +74,11 @@ func (s *Store) GetDelivery(ctx context.Context, teamID, webhookID, deliveryID u
 	br := s.pool.SendBatch(ctx, b)
 	defer br.Close()
 	var dd store.DeliveryDetail
+	var succStarted *time.Time
+	var succDuration *int64
+	var succBody []byte
 	var err error
-	dd.Delivery, err = scanDelivery(br.QueryRow(), &dd.RequestBody)
+	dd.Delivery, err = scanDelivery(br.QueryRow(), &dd.RequestBody, &succStarted, &succDuration, &succBody)
 	if err != nil {
 		return store.DeliveryDetail{}, mapErr("get delivery", err)
 	}
@@ -85,13 +95,25 @@ func (s *Store) GetDelivery(ctx context.Context, teamID, webhookID, deliveryID u
 	if err != nil {
 		return store.DeliveryDetail{}, mapErr("get attempts", err)
 	}
+	if succStarted != nil {
+		success := store.Attempt{DeliveryID: deliveryID, AttemptNumber: dd.AttemptCount, StartedAt: utc(*succStarted),
+			StatusCode: dd.LastStatusCode, ResponseBody: string(succBody)}
+		if succDuration != nil {
+			success.DurationMS = *succDuration
+		}
+		dd.Attempts = append(dd.Attempts, success)
+	}
 	return dd, nil
 }
 
 // Redeliver queues a new delivery of the delivery's event to the same webhook,
 // due now, with the full retry schedule ahead of it.
 func (s *Store) Redeliver(ctx context.Context, teamID, webhookID, deliveryID uuid.UUID, now time.Time) (uuid.UUID, error) {
-	id, err := uuid.NewV7()
+	if now.IsZero() {
+		now = time.Now()
+	}
+	now = utc(now.Truncate(time.Microsecond))
+	id, err := store.NewID(now)
 	if err != nil {
 		return uuid.Nil, fmt.Errorf("postgres: redeliver: %w", err)
 	}
@@ -110,8 +132,8 @@ func (s *Store) Redeliver(ctx context.Context, teamID, webhookID, deliveryID uui
 			return store.ErrWebhookDisabled
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO deliveries (id, event_id, webhook_id, team_id, event_type, status,
-				attempt_count, next_attempt_at, created_at)
-			SELECT $1, event_id, webhook_id, team_id, event_type, 'pending', 0, $3, $3
+				attempt_count, next_attempt_at, queue_at, created_at)
+			SELECT $1, event_id, webhook_id, team_id, event_type, 'pending', 0, $3, $3, $3
 			FROM deliveries WHERE id = $2`, id, deliveryID, now)
 		if err != nil {
 			return mapErr("redeliver", err)
@@ -127,12 +149,13 @@ func (s *Store) Redeliver(ctx context.Context, teamID, webhookID, deliveryID uui
 // CreateTestDelivery writes the test event ev and one delivery of it to the
 // webhook, due at ev.CreatedAt.
 func (s *Store) CreateTestDelivery(ctx context.Context, teamID, webhookID uuid.UUID, ev store.NewEvent) (uuid.UUID, error) {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return uuid.Nil, fmt.Errorf("postgres: test delivery: %w", err)
-	}
 	if ev.CreatedAt.IsZero() {
 		ev.CreatedAt = time.Now()
+	}
+	ev.CreatedAt = utc(ev.CreatedAt.Truncate(time.Microsecond))
+	id, err := store.NewID(ev.CreatedAt)
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("postgres: test delivery: %w", err)
 	}
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		status, err := webhookStatus(ctx, tx, teamID, webhookID)
@@ -147,8 +170,8 @@ func (s *Store) CreateTestDelivery(ctx context.Context, teamID, webhookID uuid.U
 			VALUES ($1, $2, $3, $4, $5, $6, 1, $7)`,
 			ev.ID, teamID, ev.TaskID, ev.EventType, ev.TaskStatus, ev.Body, ev.CreatedAt)
 		b.Queue(`INSERT INTO deliveries (id, event_id, webhook_id, team_id, event_type, status,
-				attempt_count, next_attempt_at, created_at)
-			VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)`,
+				attempt_count, next_attempt_at, queue_at, created_at)
+			VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6, $6)`,
 			id, ev.ID, webhookID, teamID, ev.EventType, ev.CreatedAt)
 		queueNotify(b, s.channel)
 		return mapErr("test delivery", tx.SendBatch(ctx, b).Close())
@@ -174,19 +197,23 @@ func notify(ctx context.Context, tx pgx.Tx, channel string) error {
 }
 
 // Purge deletes, in chunks of purgeChunk deliveries each committed alone,
-// the terminal deliveries completed before before with their attempts, then
-// the events created before before that no delivery refers to any more. It
-// returns the number of rows deleted (deliveries, attempts and events).
+// the terminal deliveries made and completed before before with their
+// attempts, then finished recoveries accepted before it, then the events made
+// before it that no delivery refers to any more. Ids are UUIDv7 of the
+// creation time, so "made before" is a range of the primary key: no age
+// index is kept up to date on the hot path for retention. It returns the
+// number of rows deleted.
 func (s *Store) Purge(ctx context.Context, before time.Time) (int, error) {
+	cut := store.MinID(before)
 	total := 0
 	for {
 		var deliveries, attempts int
 		err := s.pool.QueryRow(ctx, `WITH doomed AS (
-				SELECT id FROM deliveries WHERE status <> 'pending' AND completed_at < $1 LIMIT $2),
+				SELECT id FROM deliveries WHERE id < $1 AND status <> 'pending' AND completed_at < $2 LIMIT $3),
 			gone_attempts AS (DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM doomed) RETURNING 1),
 			gone AS (DELETE FROM deliveries WHERE id IN (SELECT id FROM doomed) RETURNING 1)
 			SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM gone_attempts)`,
-			before, purgeChunk).Scan(&deliveries, &attempts)
+			cut, before, purgeChunk).Scan(&deliveries, &attempts)
 		if err != nil {
 			return total, mapErr("purge deliveries", err)
 		}
@@ -195,17 +222,30 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int, error) {
 			break
 		}
 	}
+	tag, err := s.pool.Exec(ctx, `DELETE FROM recoveries WHERE id < $1 AND finished_at IS NOT NULL`, cut)
+	if err != nil {
+		return total, mapErr("purge recoveries", err)
+	}
+	total += int(tag.RowsAffected())
+	after := uuid.Nil
 	for {
-		tag, err := s.pool.Exec(ctx, `DELETE FROM events WHERE id IN (SELECT e.id FROM events e
-			WHERE e.created_at < $1 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) LIMIT $2)`,
-			before, purgeChunk)
+		var seen int
+		var last *uuid.UUID
+		var deleted int
+		err := s.pool.QueryRow(ctx, `WITH chunk AS (
+				SELECT id FROM events WHERE id < $1 AND id > $2 ORDER BY id LIMIT $3),
+			gone AS (DELETE FROM events WHERE id IN (SELECT c.id FROM chunk c
+				WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = c.id)) RETURNING 1)
+			SELECT (SELECT count(*) FROM chunk), (SELECT id FROM chunk ORDER BY id DESC LIMIT 1), (SELECT count(*) FROM gone)`,
+			cut, after, purgeChunk).Scan(&seen, &last, &deleted)
 		if err != nil {
 			return total, mapErr("purge events", err)
 		}
-		total += int(tag.RowsAffected())
-		if tag.RowsAffected() < purgeChunk {
+		total += deleted
+		if seen < purgeChunk || last == nil {
 			return total, nil
 		}
+		after = *last
 	}
 }
 

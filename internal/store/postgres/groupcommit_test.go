@@ -165,6 +165,7 @@ func leaseOne(t *testing.T, s *Store, owner string) store.LeasedDelivery {
 
 func success(l store.LeasedDelivery, owner string) store.Outcome {
 	now := time.Now()
-	return store.Outcome{DeliveryID: l.DeliveryID, WebhookID: l.WebhookID, Owner: owner, Succeeded: true, FinishedAt: now,
+	return store.Outcome{DeliveryID: l.DeliveryID, WebhookID: l.WebhookID, Owner: owner, LeaseUntil: l.LeaseUntil,
+		Succeeded: true, FinishedAt: now,
 		Attempt: store.Attempt{DeliveryID: l.DeliveryID, AttemptNumber: 1, StartedAt: now, StatusCode: new(int)}}
 }

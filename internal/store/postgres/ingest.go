@@ -73,6 +73,7 @@ func ingestTx(ctx context.Context, tx pgx.Tx, channel string, items []*ingestIte
 		if it.ev.CreatedAt.IsZero() {
 			it.ev.CreatedAt = time.Now()
 		}
+		it.ev.CreatedAt = utc(it.ev.CreatedAt.Truncate(time.Microsecond))
 	}
 	hooks, known, err := readIngestState(ctx, tx, items)
 	if err != nil {
@@ -193,21 +194,21 @@ func insertEvents(ctx context.Context, tx pgx.Tx, items []*ingestItem, results [
 }
 
 // insertDeliveries inserts one pending delivery per target of each fresh
-// event, leased at once where the call asked for it and Admit agreed, and
-// notifies the other processes when unleased work became due.
+// event, leased at once where the call asked for it and Admit agreed (the
+// row's queue position is then the lease expiry), and notifies the other
+// processes when unleased work became due.
 func insertDeliveries(ctx context.Context, tx pgx.Tx, channel string, items []*ingestItem, targets [][]target, results []store.IngestResult, fresh []int) error {
 	var (
 		ids, events, hooks, teams []uuid.UUID
 		types                     []string
-		times                     []time.Time
+		times, queueAt            []time.Time
 		owners                    []*string
-		untils                    []*time.Time
 		unleased                  bool
 	)
 	for _, i := range fresh {
 		it := items[i]
 		for _, h := range targets[i] {
-			id, err := uuid.NewV7()
+			id, err := store.NewID(it.ev.CreatedAt)
 			if err != nil {
 				return fmt.Errorf("postgres: ingest: delivery id: %w", err)
 			}
@@ -215,15 +216,15 @@ func insertDeliveries(ctx context.Context, tx pgx.Tx, channel string, items []*i
 			ids, events, hooks, teams = append(ids, id), append(events, it.ev.ID), append(hooks, h.id), append(teams, it.ev.TeamID)
 			types, times = append(types, it.ev.EventType), append(times, it.ev.CreatedAt)
 			if leased {
-				owner, until := it.lease.Owner, it.lease.Until
-				owners, untils = append(owners, &owner), append(untils, &until)
+				owner, until := it.lease.Owner, utc(it.lease.Until.Truncate(time.Microsecond))
+				owners, queueAt = append(owners, &owner), append(queueAt, until)
 				results[i].Leased = append(results[i].Leased, store.LeasedDelivery{
 					DeliveryID: id, EventID: it.ev.ID, WebhookID: h.id, TeamID: it.ev.TeamID,
 					EventType: it.ev.EventType, Body: it.ev.Body, URL: h.url, SecretEnc: h.secretEnc,
-					LeaseUntil: until,
+					Owner: owner, LeaseUntil: until,
 				})
 			} else {
-				owners, untils = append(owners, nil), append(untils, nil)
+				owners, queueAt = append(owners, nil), append(queueAt, it.ev.CreatedAt)
 				unleased = true
 			}
 		}
@@ -233,13 +234,13 @@ func insertDeliveries(ctx context.Context, tx pgx.Tx, channel string, items []*i
 	}
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO deliveries (id, event_id, webhook_id, team_id, event_type, status, attempt_count,
-			next_attempt_at, lease_owner, lease_until, created_at)
+			next_attempt_at, queue_at, lease_owner, created_at)
 		SELECT id, event_id, webhook_id, team_id, event_type, 'pending', 0,
-			created_at, owner, until, created_at
+			created_at, queue_at, owner, created_at
 		FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::timestamptz[],
 			$7::text[], $8::timestamptz[])
-			AS t(id, event_id, webhook_id, team_id, event_type, created_at, owner, until)`,
-		ids, events, hooks, teams, types, times, owners, untils)
+			AS t(id, event_id, webhook_id, team_id, event_type, created_at, owner, queue_at)`,
+		ids, events, hooks, teams, types, times, owners, queueAt)
 	if unleased {
 		queueNotify(b, channel)
 	}

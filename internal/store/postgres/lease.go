@@ -104,7 +104,7 @@ func leaseOn(ctx context.Context, conn *pgx.Conn, req store.LeaseRequest, exclud
 	if err != nil {
 		return store.LeaseResult{}, err
 	}
-	return writeLeases(ctx, conn, req, exclude, w)
+	return writeLeases(ctx, conn, req, w)
 }
 
 // window is what the candidate walk found.
@@ -115,16 +115,17 @@ type window struct {
 	firstLeft *time.Time
 }
 
-// candidatesSQL is the window: due rows of active webhooks outside $2 that
-// no live lease holds, in due order, at most $3, each locked as it is read;
-// rows another transaction is locking are skipped, so two processes never
-// hold, hence never lease, the same row.
-const candidatesSQL = `SELECT d.id, d.webhook_id, d.next_attempt_at
+// candidatesSQL is the window: pending rows of active webhooks outside $2
+// whose queue position has come (a free row's is its due time, a leased
+// row's its lease expiry, so no live lease is ever among them), in queue
+// order, at most $3, each locked as it is read; rows another transaction is
+// locking are skipped, so two processes never hold, hence never lease, the
+// same row.
+const candidatesSQL = `SELECT d.id, d.webhook_id, d.queue_at
 	FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
-	WHERE d.status = 'pending' AND d.next_attempt_at <= $1
-		AND (d.lease_until IS NULL OR d.lease_until <= $1)
+	WHERE d.status = 'pending' AND d.queue_at <= $1
 		AND w.status = 'active' AND NOT (d.webhook_id = ANY($2))
-	ORDER BY d.next_attempt_at, d.id
+	ORDER BY d.queue_at, d.id
 	LIMIT $3
 	FOR UPDATE OF d SKIP LOCKED`
 
@@ -198,23 +199,21 @@ func sendAll(ctx context.Context, conn *pgx.Conn, b *pgx.Batch) error {
 // with what a sender needs, read from the current webhook row, and NextDue;
 // then it commits, all in one round trip.
 //
-// When the window left a row behind, that row is NextDue: it was the
-// earliest due row not leased outside the excluded webhooks (rows locked by
-// another process are that process's to lease), and every live lease ends
-// after Now, hence after it. Otherwise NextDue is asked in the same round
-// trip as the lease.
-func writeLeases(ctx context.Context, conn *pgx.Conn, req store.LeaseRequest, exclude []uuid.UUID, w window) (store.LeaseResult, error) {
+// When the window left a row behind, that row is NextDue: due work remains
+// (rows locked by another process are that process's to lease). Otherwise
+// NextDue is asked in the same round trip as the lease.
+func writeLeases(ctx context.Context, conn *pgx.Conn, req store.LeaseRequest, w window) (store.LeaseResult, error) {
 	res := store.LeaseResult{NextDue: w.firstLeft}
 	b := &pgx.Batch{}
 	if len(w.admitted) > 0 {
-		b.Queue(`UPDATE deliveries d SET lease_owner = $2, lease_until = $3
+		b.Queue(`UPDATE deliveries d SET lease_owner = $2, queue_at = $3
 			FROM webhooks w, events e
 			WHERE d.id = ANY($1) AND w.id = d.webhook_id AND e.id = d.event_id
 			RETURNING d.id, d.event_id, d.webhook_id, d.team_id, d.event_type, d.attempt_count,
-				e.body, w.url, w.secret_enc, d.lease_until`, w.admitted, req.Owner, req.Until)
+				e.body, w.url, w.secret_enc, d.lease_owner, d.queue_at`, w.admitted, req.Owner, req.Until)
 	}
 	if w.firstLeft == nil {
-		queueNextDue(b, req.Now, exclude, w.admitted)
+		queueNextDue(b, req.Now)
 	}
 	b.Queue(`COMMIT`)
 	br := conn.SendBatch(ctx, b)
@@ -247,7 +246,7 @@ func scanLeased(rows pgx.Rows, admitted []uuid.UUID) ([]store.LeasedDelivery, er
 	byID := make(map[uuid.UUID]store.LeasedDelivery, len(admitted))
 	var d store.LeasedDelivery
 	_, err := pgx.ForEachRow(rows, []any{&d.DeliveryID, &d.EventID, &d.WebhookID, &d.TeamID, &d.EventType,
-		&d.AttemptCount, &d.Body, &d.URL, &d.SecretEnc, &d.LeaseUntil}, func() error {
+		&d.AttemptCount, &d.Body, &d.URL, &d.SecretEnc, &d.Owner, &d.LeaseUntil}, func() error {
 		d.LeaseUntil = utc(d.LeaseUntil)
 		byID[d.DeliveryID] = d
 		d = store.LeasedDelivery{} // fresh byte slices for the next row
@@ -265,22 +264,13 @@ func scanLeased(rows pgx.Rows, admitted []uuid.UUID) ([]store.LeasedDelivery, er
 	return out, nil
 }
 
-// queueNextDue asks when the dispatcher should look again: the earliest due
-// time of a pending row of an active, not excluded webhook that is free, or
-// the earliest expiry of a live lease other than those just written (a
-// crashed owner's rows come back then).
-func queueNextDue(b *pgx.Batch, now time.Time, exclude, leased []uuid.UUID) {
-	if leased == nil {
-		leased = []uuid.UUID{}
-	}
-	b.Queue(`SELECT LEAST(
-		(SELECT d.next_attempt_at FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
-			WHERE d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until <= $1)
-				AND w.status = 'active' AND NOT (d.webhook_id = ANY($2))
-			ORDER BY d.next_attempt_at LIMIT 1),
-		(SELECT min(d.lease_until) FROM deliveries d
-			WHERE d.status = 'pending' AND d.lease_until > $1 AND NOT (d.id = ANY($3))))`,
-		now, exclude, leased)
+// queueNextDue asks when the dispatcher should look again when the window
+// left nothing due behind: the earliest queue position after now, a retry
+// falling due or a lease that may expire (the last resort of crash
+// recovery). One step into the queue index.
+func queueNextDue(b *pgx.Batch, now time.Time) {
+	b.Queue(`SELECT (SELECT queue_at FROM deliveries WHERE status = 'pending' AND queue_at > $1
+		ORDER BY queue_at LIMIT 1)`, now)
 }
 
 // ReleaseLeases gives back owner's leases on ids (shutdown): the rows are
@@ -290,9 +280,32 @@ func (s *Store) ReleaseLeases(ctx context.Context, owner string, ids []uuid.UUID
 		return nil
 	}
 	b := &pgx.Batch{}
-	b.Queue(`UPDATE deliveries SET lease_owner = NULL, lease_until = NULL
+	b.Queue(`UPDATE deliveries SET queue_at = next_attempt_at, lease_owner = NULL
 		WHERE id = ANY($1) AND lease_owner = $2 AND status = 'pending'`, ids, owner)
 	queueNotify(b, s.channel)
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return tx.SendBatch(ctx, b).Close() })
 	return mapErr("release leases", err)
+}
+
+// ReleaseLeasesExcept gives back every live lease of owner but keep's. Live
+// leases are queue positions after now, so only the in-flight part of the
+// queue index and the scheduled retries are read.
+func (s *Store) ReleaseLeasesExcept(ctx context.Context, owner string, keep []uuid.UUID) (int, error) {
+	if keep == nil {
+		keep = []uuid.UUID{}
+	}
+	var n int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE deliveries SET queue_at = next_attempt_at, lease_owner = NULL
+			WHERE status = 'pending' AND queue_at > $1 AND lease_owner = $2 AND NOT (id = ANY($3))`,
+			time.Now(), owner, keep)
+		if err != nil {
+			return err
+		}
+		if n = tag.RowsAffected(); n > 0 {
+			return notify(ctx, tx, s.channel)
+		}
+		return nil
+	})
+	return int(n), mapErr("release leases", err)
 }

@@ -93,7 +93,7 @@ func TestLeaseStopsAfterARunOfRefusals(t *testing.T) {
 
 // TestCandidatePlanIgnoresStaleStatistics: with statistics taken while the
 // table was empty, the candidate query inside the lease transaction still
-// walks deliveries_due_order, no sort and no sequential scan: the plan that
+// walks deliveries_queue, no sort and no sequential scan: the plan that
 // sorted every pending row per round is out of reach.
 func TestCandidatePlanIgnoresStaleStatistics(t *testing.T) {
 	s := TestStore(t)
@@ -144,9 +144,9 @@ func TestCandidatePlanIgnoresStaleStatistics(t *testing.T) {
 	}
 	walk(doc)
 	joined := strings.Join(nodes, "; ")
-	if !strings.Contains(joined, "Index Scan deliveries_due_order") || strings.Contains(joined, "Sort") ||
+	if !strings.Contains(joined, "Index Scan deliveries_queue") || strings.Contains(joined, "Sort") ||
 		strings.Contains(joined, "Seq Scan deliveries") || strings.Contains(joined, "Bitmap") {
-		t.Fatalf("candidate plan: %s; want an ordered walk of deliveries_due_order", joined)
+		t.Fatalf("candidate plan: %s; want an ordered walk of deliveries_queue", joined)
 	}
 }
 

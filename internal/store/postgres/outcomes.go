@@ -11,17 +11,18 @@ import (
 	"github.com/hookd/hookd/internal/store"
 )
 
-// outcomesTx records outcomes in one round trip: every attempt row, then the
-// delivery states of those whose lease is still held, then the webhooks'
-// last_delivered_at. Rows are touched in id order so that concurrent rounds
-// of several processes lock in the same order.
+// outcomesTx records outcomes in one round trip: one statement moves every
+// delivery whose lease the outcome still holds to its next state (a success
+// kept on the row itself) and inserts an attempt row for every other
+// attempt; a second moves the webhooks' last_delivered_at. Rows are touched
+// in id order so that concurrent rounds of several processes lock in the
+// same order.
 func outcomesTx(ctx context.Context, tx pgx.Tx, channel string, outcomes []store.Outcome) error {
 	if len(outcomes) == 0 {
 		return nil
 	}
 	b := &pgx.Batch{}
-	queueAttempts(b, outcomes)
-	queueStates(b, outcomes)
+	queueOutcomes(b, outcomes)
 	queueLastDelivered(b, outcomes)
 	for _, o := range outcomes {
 		if !o.Succeeded && o.NextAttemptAt != nil {
@@ -32,66 +33,57 @@ func outcomesTx(ctx context.Context, tx pgx.Tx, channel string, outcomes []store
 	return mapErr("record outcomes", tx.SendBatch(ctx, b).Close())
 }
 
-// queueAttempts inserts every attempt, lease held or not; an attempt of a
-// delivery already purged has nothing left to attach to and is dropped.
-func queueAttempts(b *pgx.Batch, outcomes []store.Outcome) {
+// queueOutcomes writes the batch as one statement over unnest'ed arrays:
+// the UPDATE applies the outcomes whose lease (owner, expiry) is still held
+// and returns their positions; the INSERT then logs an attempt row for each
+// outcome that is not a success so applied (failures, and any attempt whose
+// lease was lost). An attempt of a delivery already purged is dropped.
+func queueOutcomes(b *pgx.Batch, outcomes []store.Outcome) {
+	order := make([]int, len(outcomes))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(x, y int) int { return compareUUID(outcomes[x].DeliveryID, outcomes[y].DeliveryID) })
+
 	n := len(outcomes)
-	ids, numbers := make([]uuid.UUID, 0, n), make([]int32, 0, n)
-	started, durations := make([]time.Time, 0, n), make([]int64, 0, n)
-	codes, errs, bodies := make([]*int32, 0, n), make([]*string, 0, n), make([][]byte, 0, n)
-	for _, o := range outcomes {
+	ids, owners, untils := make([]uuid.UUID, 0, n), make([]string, 0, n), make([]time.Time, 0, n)
+	numbers, codes, errs := make([]int32, 0, n), make([]*int32, 0, n), make([]*string, 0, n)
+	states, nexts, completed := make([]string, 0, n), make([]*time.Time, 0, n), make([]*time.Time, 0, n)
+	oks, started, durations, bodies := make([]bool, 0, n), make([]time.Time, 0, n), make([]int64, 0, n), make([][]byte, 0, n)
+	for _, i := range order {
+		o := outcomes[i]
 		a := o.Attempt
-		ids, numbers = append(ids, o.DeliveryID), append(numbers, int32(a.AttemptNumber))
-		started, durations = append(started, a.StartedAt), append(durations, a.DurationMS)
-		codes, errs = append(codes, int32Ptr(a.StatusCode)), append(errs, cleanTextPtr(a.Error))
+		state, next, done := store.Transition(o)
+		ids, owners, untils = append(ids, o.DeliveryID), append(owners, o.Owner), append(untils, o.LeaseUntil)
+		numbers, codes, errs = append(numbers, int32(a.AttemptNumber)), append(codes, int32Ptr(a.StatusCode)), append(errs, cleanTextPtr(a.Error))
+		states, nexts, completed = append(states, state), append(nexts, next), append(completed, done)
+		oks, started, durations = append(oks, o.Succeeded), append(started, a.StartedAt), append(durations, a.DurationMS)
 		bodies = append(bodies, []byte(a.ResponseBody))
 	}
-	b.Queue(`INSERT INTO attempts (delivery_id, attempt_number, started_at, duration_ms, status_code, error, response_body)
-		SELECT a.* FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::bigint[], $5::int[], $6::text[], $7::bytea[])
-			AS a(delivery_id, attempt_number, started_at, duration_ms, status_code, error, response_body)
-		WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = a.delivery_id)`,
-		ids, numbers, started, durations, codes, errs, bodies)
-}
-
-// queueStates moves each delivery whose lease the outcome's owner still
-// holds to its next state and clears the lease. Only the first outcome of a
-// delivery can hold the lease (it clears it), so later ones are left out.
-func queueStates(b *pgx.Batch, outcomes []store.Outcome) {
-	sorted := slices.Clone(outcomes)
-	slices.SortStableFunc(sorted, func(x, y store.Outcome) int { return compareUUID(x.DeliveryID, y.DeliveryID) })
-	sorted = slices.CompactFunc(sorted, func(x, y store.Outcome) bool { return x.DeliveryID == y.DeliveryID })
-
-	n := len(sorted)
-	ids, owners, numbers := make([]uuid.UUID, 0, n), make([]string, 0, n), make([]int32, 0, n)
-	codes, errs, states := make([]*int32, 0, n), make([]*string, 0, n), make([]string, 0, n)
-	nexts, completed := make([]*time.Time, 0, n), make([]*time.Time, 0, n)
-	for _, o := range sorted {
-		state, next, done := nextState(o)
-		ids, owners, numbers = append(ids, o.DeliveryID), append(owners, o.Owner), append(numbers, int32(o.Attempt.AttemptNumber))
-		codes, errs = append(codes, int32Ptr(o.Attempt.StatusCode)), append(errs, cleanTextPtr(o.Attempt.Error))
-		states, nexts, completed = append(states, state), append(nexts, next), append(completed, done)
-	}
-	b.Queue(`UPDATE deliveries d SET
-			attempt_count = o.attempt_number, last_status_code = o.status_code, last_error = o.error,
-			status = o.status, next_attempt_at = o.next_attempt_at, completed_at = o.completed_at,
-			lease_owner = NULL, lease_until = NULL
-		FROM unnest($1::uuid[], $2::text[], $3::int[], $4::int[], $5::text[], $6::text[], $7::timestamptz[], $8::timestamptz[])
-			AS o(id, owner, attempt_number, status_code, error, status, next_attempt_at, completed_at)
-		WHERE d.id = o.id AND d.status = 'pending' AND d.lease_owner = o.owner`,
-		ids, owners, numbers, codes, errs, states, nexts, completed)
-}
-
-// nextState is the delivery state an outcome leads to.
-func nextState(o store.Outcome) (status string, next, completed *time.Time) {
-	finished := o.FinishedAt
-	switch {
-	case o.Succeeded:
-		return store.StatusSucceeded, nil, &finished
-	case o.NextAttemptAt != nil:
-		return store.StatusPending, o.NextAttemptAt, nil
-	default:
-		return store.StatusFailed, nil, &finished
-	}
+	b.Queue(`WITH o AS (
+			SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::int[], $5::int[], $6::text[],
+				$7::text[], $8::timestamptz[], $9::timestamptz[], $10::bool[], $11::timestamptz[], $12::bigint[], $13::bytea[])
+				WITH ORDINALITY AS o(id, owner, until, attempt_number, status_code, error, status, next_attempt_at,
+					completed_at, ok, started_at, duration_ms, response_body, n)
+		), applied AS (
+			UPDATE deliveries d SET
+				attempt_count = o.attempt_number, last_status_code = o.status_code, last_error = o.error,
+				status = o.status, next_attempt_at = o.next_attempt_at, queue_at = o.next_attempt_at,
+				completed_at = o.completed_at, lease_owner = NULL,
+				success_started_at = CASE WHEN o.ok THEN o.started_at END,
+				success_duration_ms = CASE WHEN o.ok THEN o.duration_ms END,
+				success_response = CASE WHEN o.ok THEN o.response_body END
+			FROM o
+			WHERE d.id = o.id AND d.status = 'pending' AND d.lease_owner = o.owner AND d.queue_at = o.until
+			RETURNING o.n
+		)
+		INSERT INTO attempts (delivery_id, attempt_number, started_at, duration_ms, status_code, error, response_body)
+		SELECT o.id, o.attempt_number, o.started_at, o.duration_ms, o.status_code, o.error, o.response_body
+		FROM o
+		WHERE NOT (o.ok AND o.n IN (SELECT n FROM applied))
+			AND EXISTS (SELECT 1 FROM deliveries d WHERE d.id = o.id)
+		ORDER BY o.n`,
+		ids, owners, untils, numbers, codes, errs, states, nexts, completed, oks, started, durations, bodies)
 }
 
 // queueLastDelivered moves each webhook's last_delivered_at to its latest

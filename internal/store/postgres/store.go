@@ -42,10 +42,13 @@ type Options struct {
 // Store is store.Store on PostgreSQL. Several Stores (processes) may share
 // one database and schema.
 type Store struct {
-	pool    *pgxpool.Pool
-	channel string // the LISTEN/NOTIFY channel of this schema
-	writer  *writer
-	wake    *listener
+	pool       *pgxpool.Pool
+	connConfig *pgx.ConnConfig // for the connections outside the pool
+	channel    string          // the LISTEN/NOTIFY channel of this schema
+	lockClass  int32           // the first key of this schema's owner locks
+	writer     *writer
+	wake       *listener
+	owners     owners
 
 	closeOnce sync.Once
 }
@@ -85,7 +88,12 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	s := &Store{pool: pool, channel: channelName(opt.Schema)}
+	var schema string
+	if err := pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		pool.Close()
+		return nil, mapErr("read schema", err)
+	}
+	s := &Store{pool: pool, connConfig: cfg.ConnConfig.Copy(), channel: channelName(schema), lockClass: lockClass(schema)}
 	s.wake = startListener(cfg.ConnConfig, s.channel)
 	s.writer = startWriter(pool, s.channel, opt.maxRoundCalls)
 	return s, nil
@@ -143,11 +151,12 @@ func schemaLockID(schema string) int64 {
 	return int64(h.Sum64() >> 1) // positive, away from goose's default id
 }
 
-// channelName is the NOTIFY channel of a schema: stores in different schemas
-// of one database must not wake each other, and a channel name is limited to
-// 63 bytes, so a schema is represented by a hash.
+// channelName is the NOTIFY channel of a schema (the current one, however it
+// was chosen: Options.Schema or search_path in the URL): stores in different
+// schemas of one database must not wake each other, and a channel name is
+// limited to 63 bytes, so a schema is represented by a hash.
 func channelName(schema string) string {
-	if schema == "" || schema == "public" {
+	if schema == "public" {
 		return "hookd_work"
 	}
 	h := fnv.New64a()

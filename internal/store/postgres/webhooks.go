@@ -103,9 +103,10 @@ func lockWebhook(ctx context.Context, tx pgx.Tx, teamID, id uuid.UUID) error {
 
 // cancelPending ends the webhook's pending deliveries. Their leases are
 // cleared: an attempt in flight records its outcome without changing state.
+// The pending rows are the queue index (the backlog), not the webhook's log.
 func cancelPending(ctx context.Context, tx pgx.Tx, webhookID uuid.UUID) error {
 	_, err := tx.Exec(ctx, `UPDATE deliveries SET status = 'canceled', next_attempt_at = NULL,
-			lease_owner = NULL, lease_until = NULL, completed_at = now()
+			queue_at = NULL, lease_owner = NULL, completed_at = now()
 		WHERE webhook_id = $1 AND status = 'pending'`, webhookID)
 	return mapErr("cancel deliveries", err)
 }

@@ -74,12 +74,16 @@ func fromNullString(v sql.NullString) *string {
 	return &v.String
 }
 
+// blob is how an id is stored: its 16 bytes. (uuid.UUID's driver.Valuer
+// would bind its 36-character text form, which the STRICT BLOB columns refuse.)
+func blob(id uuid.UUID) []byte { return id[:] }
+
 // nullUUID stores uuid.Nil as NULL.
 func nullUUID(id uuid.UUID) any {
 	if id == uuid.Nil {
 		return nil
 	}
-	return id.String()
+	return blob(id)
 }
 
 // joinEvents stores a webhook's event set sorted, unique, comma-joined.
@@ -147,12 +151,12 @@ func listPage[T any](ctx context.Context, db *sql.DB, table, columns, filterColu
 	filter string, p store.Page, scan func(scanner) (T, error)) ([]T, int, error) {
 	where := ` FROM ` + table + ` WHERE team_id = ?1 AND (?2 = '' OR ` + filterColumn + ` = ?2)`
 	var total int
-	if err := db.QueryRowContext(ctx, `SELECT count(*)`+where, teamID.String(), filter).Scan(&total); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT count(*)`+where, blob(teamID), filter).Scan(&total); err != nil {
 		return nil, 0, err
 	}
 	limit, offset := limits(p)
 	rows, err := db.QueryContext(ctx, `SELECT `+columns+where+` ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4`,
-		teamID.String(), filter, limit, offset)
+		blob(teamID), filter, limit, offset)
 	if err != nil {
 		return nil, 0, err
 	}

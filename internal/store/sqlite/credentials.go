@@ -18,7 +18,7 @@ const credentialColumns = `id, team_id, user_id, kind, display_name, key_prefix,
 func (s *Store) CreateCredential(ctx context.Context, c store.Credential) error {
 	return s.write(ctx, func(w *wtx) error {
 		_, err := w.exec(`INSERT INTO credentials (`+credentialColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			c.ID.String(), c.TeamID.String(), nullUUID(c.UserID), c.Kind, c.DisplayName, c.KeyPrefix, c.KeyHash,
+			blob(c.ID), blob(c.TeamID), nullUUID(c.UserID), c.Kind, c.DisplayName, c.KeyPrefix, c.KeyHash,
 			ts(orNow(c.CreatedAt)), tsOrNil(c.LastUsedAt), tsOrNil(c.ExpiresAt), tsOrNil(c.RevokedAt))
 		if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) {
 			return store.ErrNotFound
@@ -41,7 +41,7 @@ func (s *Store) ListCredentials(ctx context.Context, teamID uuid.UUID, kind stri
 func (s *Store) RevokeCredential(ctx context.Context, teamID, id uuid.UUID, at time.Time) error {
 	return s.write(ctx, func(w *wtx) error {
 		n, err := affected(w.exec(`UPDATE credentials SET revoked_at = coalesce(revoked_at, ?) WHERE id = ? AND team_id = ?`,
-			ts(at), id.String(), teamID.String()))
+			ts(at), blob(id), blob(teamID)))
 		if err == nil && n == 0 {
 			return store.ErrNotFound
 		}
@@ -51,7 +51,7 @@ func (s *Store) RevokeCredential(ctx context.Context, teamID, id uuid.UUID, at t
 
 func (s *Store) TouchCredential(ctx context.Context, id uuid.UUID, at time.Time) error {
 	return s.write(ctx, func(w *wtx) error {
-		n, err := affected(w.exec(`UPDATE credentials SET last_used_at = ? WHERE id = ?`, ts(at), id.String()))
+		n, err := affected(w.exec(`UPDATE credentials SET last_used_at = ? WHERE id = ?`, ts(at), blob(id)))
 		if err == nil && n == 0 {
 			return store.ErrNotFound
 		}

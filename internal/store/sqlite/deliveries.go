@@ -13,7 +13,9 @@ const deliveryColumns = `d.id, d.event_id, d.webhook_id, d.team_id, d.event_type
 	d.next_attempt_at, d.last_status_code, d.last_error, d.created_at, d.completed_at`
 
 // ListDeliveries reads the webhook check, the count and the page in one
-// read transaction, so the total matches the rows.
+// read transaction, so the total matches the rows. Newest first is id order
+// (UUIDv7), read backwards from the webhook's log index; a task filter goes
+// through the task's events and their deliveries instead.
 func (s *Store) ListDeliveries(ctx context.Context, teamID, webhookID uuid.UUID, f store.DeliveryFilter, p store.Page) ([]store.Delivery, int, error) {
 	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -21,26 +23,26 @@ func (s *Store) ListDeliveries(ctx context.Context, teamID, webhookID uuid.UUID,
 	}
 	defer tx.Rollback()
 	if ok, err := exists(tx.QueryRowContext(ctx, `SELECT 1 FROM webhooks WHERE id = ? AND team_id = ?`,
-		webhookID.String(), teamID.String())); err != nil || !ok {
+		blob(webhookID), blob(teamID))); err != nil || !ok {
 		if err == nil {
 			err = store.ErrNotFound
 		}
 		return nil, 0, err
 	}
-	task := ""
+	from := `FROM deliveries d WHERE d.webhook_id = ?1 AND d.team_id = ?2 AND (?3 = '' OR d.status = ?3)`
+	args := []any{blob(webhookID), blob(teamID), f.Status}
 	if f.TaskID != uuid.Nil {
-		task = f.TaskID.String()
+		from = `FROM events e JOIN deliveries d ON d.event_id = e.id
+			WHERE e.task_id = ?4 AND d.webhook_id = ?1 AND d.team_id = ?2 AND (?3 = '' OR d.status = ?3)`
+		args = append(args, blob(f.TaskID))
 	}
-	const where = `WHERE d.webhook_id = ?1 AND d.team_id = ?2 AND (?3 = '' OR d.status = ?3) AND (?4 = '' OR d.task_id = ?4)`
 	var total int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM deliveries d `+where,
-		webhookID.String(), teamID.String(), f.Status, task).Scan(&total); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) `+from, args...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
 	limit, offset := limits(p)
-	rows, err := tx.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries d `+where+`
-		ORDER BY d.created_at DESC, d.id DESC LIMIT ?5 OFFSET ?6`,
-		webhookID.String(), teamID.String(), f.Status, task, limit, offset)
+	rows, err := tx.QueryContext(ctx, `SELECT `+deliveryColumns+` `+from+`
+		ORDER BY d.id DESC LIMIT ?5 OFFSET ?6`, append(padArgs(args, 4), limit, offset)...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -56,25 +58,38 @@ func (s *Store) ListDeliveries(ctx context.Context, teamID, webhookID uuid.UUID,
 	return out, total, rows.Err()
 }
 
+// padArgs fills args up to n positional parameters (an unused ?4 still
+// needs a value when ?5 and ?6 follow).
+func padArgs(args []any, n int) []any {
+	for len(args) < n {
+		args = append(args, nil)
+	}
+	return args
+}
+
 // GetDelivery returns a delivery of a webhook that still exists in the team,
-// with the body it sends and its attempts in order.
+// with the body it sends and its attempts in order: the attempt rows, then
+// the success kept on the delivery row, if any.
 func (s *Store) GetDelivery(ctx context.Context, teamID, webhookID, deliveryID uuid.UUID) (store.DeliveryDetail, error) {
 	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return store.DeliveryDetail{}, err
 	}
 	defer tx.Rollback()
-	row := tx.QueryRowContext(ctx, `SELECT `+deliveryColumns+`, e.body
+	row := tx.QueryRowContext(ctx, `SELECT `+deliveryColumns+`, e.body,
+			d.success_started_at, d.success_duration_ms, d.success_response
 		FROM deliveries d JOIN events e ON e.id = d.event_id JOIN webhooks h ON h.id = d.webhook_id
 		WHERE d.id = ?1 AND d.webhook_id = ?2 AND d.team_id = ?3 AND h.team_id = ?3`,
-		deliveryID.String(), webhookID.String(), teamID.String())
+		blob(deliveryID), blob(webhookID), blob(teamID))
 	var dd store.DeliveryDetail
-	dd.Delivery, err = scanDelivery(row, &dd.RequestBody)
+	var succStarted, succDuration sql.NullInt64
+	var succBody sql.NullString
+	dd.Delivery, err = scanDelivery(row, &dd.RequestBody, &succStarted, &succDuration, &succBody)
 	if err != nil {
 		return store.DeliveryDetail{}, noRows(err)
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT attempt_number, started_at, duration_ms, status_code, error, response_body
-		FROM attempts WHERE delivery_id = ? ORDER BY attempt_number, rowid`, deliveryID.String())
+		FROM attempts WHERE delivery_id = ? ORDER BY attempt_number, rowid`, blob(deliveryID))
 	if err != nil {
 		return store.DeliveryDetail{}, err
 	}
@@ -93,7 +108,20 @@ func (s *Store) GetDelivery(ctx context.Context, teamID, webhookID, deliveryID u
 		a.Error = fromNullString(errText)
 		dd.Attempts = append(dd.Attempts, a)
 	}
-	return dd, rows.Err()
+	if err := rows.Err(); err != nil {
+		return store.DeliveryDetail{}, err
+	}
+	if succStarted.Valid {
+		dd.Attempts = append(dd.Attempts, store.Attempt{
+			DeliveryID:    deliveryID,
+			AttemptNumber: dd.AttemptCount,
+			StartedAt:     fromTS(succStarted.Int64),
+			DurationMS:    succDuration.Int64,
+			StatusCode:    dd.LastStatusCode,
+			ResponseBody:  succBody.String,
+		})
+	}
+	return dd, nil
 }
 
 // Redeliver queues the same event to the same webhook again, with a full
@@ -108,7 +136,7 @@ func (s *Store) Redeliver(ctx context.Context, teamID, webhookID, deliveryID uui
 		var eventID, taskID uuid.UUID
 		var eventType string
 		if err := w.queryRow(`SELECT event_id, event_type, task_id FROM deliveries WHERE id = ? AND webhook_id = ? AND team_id = ?`,
-			deliveryID.String(), webhookID.String(), teamID.String()).Scan(&eventID, &eventType, &taskID); err != nil {
+			blob(deliveryID), blob(webhookID), blob(teamID)).Scan(&eventID, &eventType, &taskID); err != nil {
 			return noRows(err)
 		}
 		if status != store.WebhookActive {
@@ -135,14 +163,14 @@ func (s *Store) CreateTestDelivery(ctx context.Context, teamID, webhookID uuid.U
 		if status != store.WebhookActive {
 			return store.ErrWebhookDisabled
 		}
-		now := time.Now()
+		created := orNow(ev.CreatedAt)
 		if _, err := w.exec(`INSERT INTO events (id, team_id, task_id, event_type, task_status, body, delivery_count, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, 1, ?)`,
-			ev.ID.String(), teamID.String(), ev.TaskID.String(), ev.EventType, ev.TaskStatus, nonNilBytes(ev.Body),
-			ts(orNow(ev.CreatedAt))); err != nil {
+			blob(ev.ID), blob(teamID), blob(ev.TaskID), ev.EventType, ev.TaskStatus, nonNilBytes(ev.Body),
+			ts(created)); err != nil {
 			return uniqueToConflict(err)
 		}
-		id, err = insertPending(w, ev.ID, webhookID, teamID, ev.EventType, ev.TaskID, now)
+		id, err = insertPending(w, ev.ID, webhookID, teamID, ev.EventType, ev.TaskID, created)
 		return err
 	})
 	if err != nil {
@@ -154,20 +182,20 @@ func (s *Store) CreateTestDelivery(ctx context.Context, teamID, webhookID uuid.U
 // webhookStatus reads a webhook's status in the team, or ErrNotFound.
 func webhookStatus(w *wtx, teamID, webhookID uuid.UUID) (string, error) {
 	var status string
-	err := w.queryRow(`SELECT status FROM webhooks WHERE id = ? AND team_id = ?`, webhookID.String(), teamID.String()).Scan(&status)
+	err := w.queryRow(`SELECT status FROM webhooks WHERE id = ? AND team_id = ?`, blob(webhookID), blob(teamID)).Scan(&status)
 	return status, noRows(err)
 }
 
-// insertPending adds an unleased delivery due at now.
+// insertPending adds an unleased delivery created and due at now.
 func insertPending(w *wtx, eventID, webhookID, teamID uuid.UUID, eventType string, taskID uuid.UUID, now time.Time) (uuid.UUID, error) {
-	id, err := uuid.NewV7()
+	id, err := store.NewID(now)
 	if err != nil {
 		return uuid.Nil, err
 	}
 	_, err = w.exec(`INSERT INTO deliveries (id, event_id, webhook_id, team_id, event_type, task_id, status,
-		attempt_count, next_attempt_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)`,
-		id.String(), eventID.String(), webhookID.String(), teamID.String(), eventType, taskID.String(), ts(now), ts(now))
+		attempt_count, next_attempt_at, queue_at, created_at)
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, ?7, ?7, ?7)`,
+		blob(id), blob(eventID), blob(webhookID), blob(teamID), eventType, blob(taskID), ts(now))
 	return id, err
 }
 

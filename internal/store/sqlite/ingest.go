@@ -67,7 +67,7 @@ func (in *ingester) one(ev store.NewEvent) (store.IngestResult, error) {
 	created := orNow(ev.CreatedAt)
 	n, err := affected(in.w.exec(`INSERT INTO events (id, team_id, task_id, event_type, task_status, body, delivery_count, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-		ev.ID.String(), ev.TeamID.String(), ev.TaskID.String(), ev.EventType, ev.TaskStatus, nonNilBytes(ev.Body),
+		blob(ev.ID), blob(ev.TeamID), blob(ev.TaskID), ev.EventType, ev.TaskStatus, nonNilBytes(ev.Body),
 		len(fanout), ts(created)))
 	if err != nil {
 		return store.IngestResult{}, err
@@ -83,7 +83,7 @@ func (in *ingester) one(ev store.NewEvent) (store.IngestResult, error) {
 		due = in.now
 	}
 	for _, t := range fanout {
-		l, err := in.delivery(ev, t, due)
+		l, err := in.delivery(ev, t, created, due)
 		if err != nil {
 			return store.IngestResult{}, err
 		}
@@ -102,7 +102,7 @@ func (in *ingester) repeat(ev store.NewEvent) (store.IngestResult, error) {
 		status   string
 		count    int
 	)
-	err := in.w.queryRow(`SELECT id, team_id, task_status, delivery_count FROM events WHERE task_id = ?`, ev.TaskID.String()).
+	err := in.w.queryRow(`SELECT id, team_id, task_status, delivery_count FROM events WHERE task_id = ?`, blob(ev.TaskID)).
 		Scan(&id, &team, &status, &count)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -117,22 +117,25 @@ func (in *ingester) repeat(ev store.NewEvent) (store.IngestResult, error) {
 }
 
 // delivery inserts one pending delivery, leased to the caller when it asked
-// and Admit accepts; the lease is returned ready for a sender.
-func (in *ingester) delivery(ev store.NewEvent, t target, due time.Time) (*store.LeasedDelivery, error) {
-	id, err := uuid.NewV7()
+// and Admit accepts (queue_at is then the lease expiry); the lease is
+// returned ready for a sender. It is created with its event: its id carries
+// the event's creation time.
+func (in *ingester) delivery(ev store.NewEvent, t target, created, due time.Time) (*store.LeasedDelivery, error) {
+	id, err := store.NewID(created)
 	if err != nil {
 		return nil, err
 	}
-	var owner, until any
 	leased := in.lease != nil && (in.lease.Admit == nil || in.lease.Admit(t.id))
+	var owner any
+	queueAt := ts(due)
 	if leased {
-		owner, until = in.lease.Owner, ts(in.lease.Until)
+		owner, queueAt = in.lease.Owner, ts(in.lease.Until)
 	}
 	if _, err := in.w.exec(`INSERT INTO deliveries (id, event_id, webhook_id, team_id, event_type, task_id, status,
-		attempt_count, next_attempt_at, lease_owner, lease_until, created_at)
+		attempt_count, next_attempt_at, queue_at, lease_owner, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)`,
-		id.String(), ev.ID.String(), t.id.String(), ev.TeamID.String(), ev.EventType, ev.TaskID.String(),
-		ts(due), owner, until, ts(in.now)); err != nil {
+		blob(id), blob(ev.ID), blob(t.id), blob(ev.TeamID), ev.EventType, blob(ev.TaskID),
+		ts(due), queueAt, owner, ts(created)); err != nil {
 		return nil, err
 	}
 	if !leased {
@@ -147,7 +150,8 @@ func (in *ingester) delivery(ev store.NewEvent, t target, due time.Time) (*store
 		Body:       ev.Body,
 		URL:        t.url,
 		SecretEnc:  t.secretEnc,
-		LeaseUntil: fromTS(ts(in.lease.Until)),
+		Owner:      in.lease.Owner,
+		LeaseUntil: fromTS(queueAt),
 	}, nil
 }
 
@@ -156,7 +160,7 @@ func (in *ingester) teamTargets(team uuid.UUID) ([]target, error) {
 		return cached, nil
 	}
 	rows, err := in.w.query(`SELECT id, url, secret_enc, events FROM webhooks
-		WHERE team_id = ? AND status = 'active' ORDER BY created_at, id`, team.String())
+		WHERE team_id = ? AND status = 'active' ORDER BY created_at, id`, blob(team))
 	if err != nil {
 		return nil, err
 	}

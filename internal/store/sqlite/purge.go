@@ -2,21 +2,24 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/hookd/hookd/internal/store"
 )
 
-// Purge deletes terminal deliveries completed before `before` with their
-// attempts, then events created before `before` that have no delivery left.
-// It works in chunks of purgeChunk rows, each its own writer job, so ingests
-// and outcomes interleave with a large purge instead of waiting for it.
-// The count is every row deleted: attempts, deliveries and events.
+// Purge deletes terminal deliveries made and completed before `before` with
+// their attempts, finished recoveries accepted before it, then events made
+// before it that no delivery refers to. Ids are UUIDv7 of the creation time,
+// so "made before" is a range of the primary key: no age index is kept up to
+// date on the hot path for it. It works in chunks of purgeChunk rows, each
+// its own writer job, so ingests and outcomes interleave with a large purge.
+// The count is every row deleted.
 func (s *Store) Purge(ctx context.Context, before time.Time) (int, error) {
+	cut := blob(store.MinID(before))
 	total := 0
 	for {
-		n, more, err := s.purgeDeliveries(ctx, ts(before))
+		n, more, err := s.purgeDeliveries(ctx, cut, ts(before))
 		total += n
 		if err != nil {
 			return total, err
@@ -25,9 +28,17 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int, error) {
 			break
 		}
 	}
-	cursor := eventCursor{createdAt: -1 << 63}
+	err := s.write(ctx, func(w *wtx) error {
+		n, err := affected(w.exec(`DELETE FROM recoveries WHERE id < ? AND finished_at IS NOT NULL`, cut))
+		total += int(n)
+		return err
+	})
+	if err != nil {
+		return total, err
+	}
+	cursor := []byte{}
 	for {
-		n, more, err := s.purgeEvents(ctx, ts(before), &cursor)
+		n, more, err := s.purgeEvents(ctx, cut, &cursor)
 		total += n
 		if err != nil {
 			return total, err
@@ -39,27 +50,24 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int, error) {
 }
 
 // purgeDeliveries deletes one chunk; more reports a full chunk.
-func (s *Store) purgeDeliveries(ctx context.Context, before int64) (n int, more bool, err error) {
+func (s *Store) purgeDeliveries(ctx context.Context, cut []byte, before int64) (n int, more bool, err error) {
 	err = s.write(ctx, func(w *wtx) error {
 		n, more = 0, false
-		rows, err := w.query(`SELECT id FROM deliveries WHERE status <> 'pending' AND completed_at < ? LIMIT ?`,
-			before, s.purgeChunk)
+		rows, err := w.query(`SELECT id FROM deliveries WHERE id < ? AND status <> 'pending' AND completed_at < ? LIMIT ?`,
+			cut, before, s.purgeChunk)
 		if err != nil {
 			return err
 		}
 		ids, err := scanIDs(rows)
-		if err != nil {
+		if err != nil || len(ids) == 0 {
 			return err
-		}
-		if len(ids) == 0 {
-			return nil
 		}
 		list := idsJSON(ids)
-		attempts, err := affected(w.exec(`DELETE FROM attempts WHERE delivery_id IN (SELECT value FROM json_each(?))`, list))
+		attempts, err := affected(w.exec(`DELETE FROM attempts WHERE delivery_id IN (SELECT unhex(value) FROM json_each(?))`, list))
 		if err != nil {
 			return err
 		}
-		deliveries, err := affected(w.exec(`DELETE FROM deliveries WHERE id IN (SELECT value FROM json_each(?))`, list))
+		deliveries, err := affected(w.exec(`DELETE FROM deliveries WHERE id IN (SELECT unhex(value) FROM json_each(?))`, list))
 		if err != nil {
 			return err
 		}
@@ -69,41 +77,23 @@ func (s *Store) purgeDeliveries(ctx context.Context, before int64) (n int, more 
 	return n, more, err
 }
 
-// eventCursor is where the event scan resumes: events kept because a
-// delivery still needs them are not scanned again by the next chunk.
-type eventCursor struct {
-	createdAt int64
-	id        string
-}
-
-func (s *Store) purgeEvents(ctx context.Context, before int64, c *eventCursor) (n int, more bool, err error) {
-	next := *c
+// purgeEvents deletes, of the next chunk of events made before cut, those no
+// delivery refers to; cursor is the last id looked at, so events kept
+// because a delivery still needs them are not scanned again.
+func (s *Store) purgeEvents(ctx context.Context, cut []byte, cursor *[]byte) (n int, more bool, err error) {
+	next := *cursor
 	err = s.write(ctx, func(w *wtx) error {
-		n, more, next = 0, false, *c
-		rows, err := w.query(`SELECT id, created_at FROM events
-			WHERE created_at < ? AND (created_at, id) > (?, ?)
-			ORDER BY created_at, id LIMIT ?`, before, c.createdAt, c.id, s.purgeChunk)
+		n, more, next = 0, false, *cursor
+		rows, err := w.query(`SELECT id FROM events WHERE id < ? AND id > ? ORDER BY id LIMIT ?`, cut, *cursor, s.purgeChunk)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		var ids []uuid.UUID
-		for rows.Next() {
-			var id uuid.UUID
-			if err := rows.Scan(&id, &next.createdAt); err != nil {
-				return err
-			}
-			next.id = id.String()
-			ids = append(ids, id)
-		}
-		if err := rows.Err(); err != nil {
+		ids, err := scanIDs(rows)
+		if err != nil || len(ids) == 0 {
 			return err
 		}
-		rows.Close()
-		if len(ids) == 0 {
-			return nil
-		}
-		deleted, err := affected(w.exec(`DELETE FROM events WHERE id IN (SELECT value FROM json_each(?))
+		next = blob(ids[len(ids)-1])
+		deleted, err := affected(w.exec(`DELETE FROM events WHERE id IN (SELECT unhex(value) FROM json_each(?))
 			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)`, idsJSON(ids)))
 		if err != nil {
 			return err
@@ -112,12 +102,17 @@ func (s *Store) purgeEvents(ctx context.Context, before int64, c *eventCursor) (
 		return nil
 	})
 	if err == nil {
-		*c = next
+		*cursor = next
 	}
 	return n, more, err
 }
 
-func scanIDs(rows *sql.Rows) ([]uuid.UUID, error) {
+func scanIDs(rows interface {
+	Next() bool
+	Scan(...any) error
+	Err() error
+	Close() error
+}) ([]uuid.UUID, error) {
 	defer rows.Close()
 	var ids []uuid.UUID
 	for rows.Next() {

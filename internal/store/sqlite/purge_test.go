@@ -28,8 +28,9 @@ func TestPurgeChunksSkipKeptEvents(t *testing.T) {
 	old := time.Now().Add(-48 * time.Hour)
 	var orphans []uuid.UUID
 	for i := range 9 {
-		ev := store.NewEvent{ID: uuid.New(), TeamID: uuid.New(), TaskID: uuid.New(), EventType: "task.completed",
-			TaskStatus: "completed", Body: []byte("{}"), CreatedAt: old.Add(time.Duration(i) * time.Second)}
+		at := old.Add(time.Duration(i) * time.Second)
+		ev := store.NewEvent{ID: mustID(t, at), TeamID: uuid.New(), TaskID: uuid.New(), EventType: "task.completed",
+			TaskStatus: "completed", Body: []byte("{}"), CreatedAt: at}
 		if i%3 == 0 {
 			ev.TeamID = team.ID // gets a pending delivery: kept
 		} else {
@@ -51,4 +52,13 @@ func TestPurgeChunksSkipKeptEvents(t *testing.T) {
 	if err := s.reader.QueryRow(`SELECT count(*) FROM events`).Scan(&left); err != nil || left != 3 {
 		t.Fatalf("events left = %d, %v; want the 3 with pending deliveries", left, err)
 	}
+}
+
+func mustID(t *testing.T, at time.Time) uuid.UUID {
+	t.Helper()
+	id, err := store.NewID(at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

@@ -11,7 +11,11 @@
 // beside the writer.
 //
 // The hookd admin commands may open the same file while `serve` runs; the
-// busy timeout makes their writes wait for the writer's short rounds.
+// busy timeout makes their writes wait for the writer's short rounds. Only
+// one process may run deliveries on a file: `serve` opens it with
+// Options.Exclusive, which holds an OS lock on "<file>.lock" for as long as
+// the store is open, so a second server is refused with a clear error and a
+// starting server knows every lease it finds belongs to a dead process.
 package sqlite
 
 import (
@@ -20,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -34,6 +39,10 @@ import (
 type Options struct {
 	Path        string        // database file; created when missing
 	BusyTimeout time.Duration // wait for another process's lock; default 5s
+	// Exclusive holds an OS lock on Path+".lock" while the store is open
+	// (`hookd serve`): a second exclusive Open fails with *InUseError.
+	// Register (running deliveries) needs it.
+	Exclusive bool
 }
 
 // Store is the SQLite implementation of store.Store.
@@ -49,7 +58,8 @@ type Store struct {
 
 	stmts      map[string]*sql.Stmt // the writer goroutine's prepared statements (see keepStatements)
 	stats      writerStats
-	purgeChunk int // rows per purge job: bounds how long a purge holds the writer
+	purgeChunk int      // rows per purge job: bounds how long a purge holds the writer
+	lock       *os.File // the exclusive lock (Options.Exclusive), nil otherwise
 }
 
 var _ store.Store = (*Store)(nil)
@@ -67,7 +77,24 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 	if opt.BusyTimeout <= 0 {
 		opt.BusyTimeout = 5 * time.Second
 	}
-	if err := migrate(ctx, writerDSN(opt)); err != nil {
+	var lock *os.File
+	if opt.Exclusive {
+		var err error
+		if lock, err = lockFile(opt.Path + ".lock"); err != nil {
+			return nil, err
+		}
+	}
+	s, err := open(ctx, opt)
+	if err != nil {
+		_ = unlockFile(lock)
+		return nil, err
+	}
+	s.lock = lock
+	return s, nil
+}
+
+func open(ctx context.Context, opt Options) (*Store, error) {
+	if err := migrate(ctx, migrateDSN(opt)); err != nil {
 		return nil, err
 	}
 	writer, err := sql.Open("sqlite", writerDSN(opt))
@@ -111,12 +138,16 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 // writerDSN makes the file durable (WAL + synchronous=FULL) and makes every
 // transaction take the write lock at BEGIN, so a busy file is waited for at
 // the start instead of failing halfway.
-func writerDSN(opt Options) string {
+func writerDSN(opt Options) string { return writableDSN(opt, true) }
+
+func writableDSN(opt Options, foreignKeys bool) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(opt.BusyTimeout.Milliseconds(), 10)+")")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
-	q.Add("_pragma", "foreign_keys(ON)")
+	if foreignKeys {
+		q.Add("_pragma", "foreign_keys(ON)")
+	}
 	// Savepoint (statement) journals only serve rollbacks inside a round;
 	// keeping them in memory saves temp-file writes (BenchmarkDeliveryCycle:
 	// 67–71 against 73–74 µs of CPU per delivery). Durability is the WAL's.
@@ -124,6 +155,11 @@ func writerDSN(opt Options) string {
 	q.Set("_txlock", "immediate")
 	return opt.Path + "?" + q.Encode()
 }
+
+// migrateDSN is the writer's without foreign keys: a migration that rebuilds
+// a table (SQLite's documented way to change one) must not cascade the old
+// table's DROP into its children. migrate checks the keys afterwards.
+func migrateDSN(opt Options) string { return writableDSN(opt, false) }
 
 // readerDSN opens connections that refuse to write (query_only).
 func readerDSN(opt Options) string {
@@ -150,7 +186,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.quit)
 		<-s.done
-		s.closeErr = errors.Join(s.writer.Close(), s.reader.Close())
+		s.closeErr = errors.Join(s.writer.Close(), s.reader.Close(), unlockFile(s.lock))
 	})
 	return s.closeErr
 }

@@ -9,9 +9,9 @@ import (
 	"github.com/hookd/hookd/internal/store/storetest"
 )
 
-func open(t *testing.T, path string) store.Store {
+func open(t *testing.T, path string, exclusive bool) store.Store {
 	t.Helper()
-	s, err := sqlite.Open(t.Context(), sqlite.Options{Path: path})
+	s, err := sqlite.Open(t.Context(), sqlite.Options{Path: path, Exclusive: exclusive})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -26,15 +26,15 @@ func open(t *testing.T, path string) store.Store {
 // TestStore runs the shared suite against a fresh file per subtest.
 func TestStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
-		return open(t, filepath.Join(t.TempDir(), "hookd.db"))
+		return open(t, filepath.Join(t.TempDir(), "hookd.db"), true)
 	})
 }
 
 // TestMultiProcess opens the file twice, as `serve` and an admin command
-// (or a second process) would: the file lock serialises their writers.
+// would: SQLite's own file lock serialises their writers.
 func TestMultiProcess(t *testing.T) {
 	storetest.RunMultiProcess(t, func(t *testing.T) (store.Store, store.Store) {
 		path := filepath.Join(t.TempDir(), "hookd.db")
-		return open(t, path), open(t, path)
+		return open(t, path, true), open(t, path, false)
 	})
 }

@@ -27,7 +27,7 @@ func (s *Store) EnsureMeta(ctx context.Context, key, value string) (string, erro
 func (s *Store) CreateTeam(ctx context.Context, t store.Team) error {
 	return s.write(ctx, func(w *wtx) error {
 		_, err := w.exec(`INSERT INTO teams (id, display_name, created_at) VALUES (?, ?, ?)`,
-			t.ID.String(), t.DisplayName, ts(orNow(t.CreatedAt)))
+			blob(t.ID), t.DisplayName, ts(orNow(t.CreatedAt)))
 		return uniqueToConflict(err)
 	})
 }
@@ -35,7 +35,7 @@ func (s *Store) CreateTeam(ctx context.Context, t store.Team) error {
 func (s *Store) GetTeam(ctx context.Context, id uuid.UUID) (store.Team, error) {
 	t := store.Team{ID: id}
 	var created int64
-	err := s.reader.QueryRowContext(ctx, `SELECT display_name, created_at FROM teams WHERE id = ?`, id.String()).
+	err := s.reader.QueryRowContext(ctx, `SELECT display_name, created_at FROM teams WHERE id = ?`, blob(id)).
 		Scan(&t.DisplayName, &created)
 	if err != nil {
 		return store.Team{}, noRows(err)
@@ -49,12 +49,12 @@ func (s *Store) GetTeam(ctx context.Context, id uuid.UUID) (store.Team, error) {
 func (s *Store) PutMember(ctx context.Context, m store.Member) error {
 	return s.write(ctx, func(w *wtx) error {
 		var one int
-		if err := w.queryRow(`SELECT 1 FROM teams WHERE id = ?`, m.TeamID.String()).Scan(&one); err != nil {
+		if err := w.queryRow(`SELECT 1 FROM teams WHERE id = ?`, blob(m.TeamID)).Scan(&one); err != nil {
 			return noRows(err)
 		}
 		_, err := w.exec(`INSERT INTO members (team_id, user_id, role, created_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT (team_id, user_id) DO UPDATE SET role = excluded.role`,
-			m.TeamID.String(), m.UserID.String(), m.Role, ts(orNow(m.CreatedAt)))
+			blob(m.TeamID), blob(m.UserID), m.Role, ts(orNow(m.CreatedAt)))
 		return err
 	})
 }
@@ -63,7 +63,7 @@ func (s *Store) GetMember(ctx context.Context, teamID, userID uuid.UUID) (store.
 	m := store.Member{TeamID: teamID, UserID: userID}
 	var created int64
 	err := s.reader.QueryRowContext(ctx, `SELECT role, created_at FROM members WHERE team_id = ? AND user_id = ?`,
-		teamID.String(), userID.String()).Scan(&m.Role, &created)
+		blob(teamID), blob(userID)).Scan(&m.Role, &created)
 	if err != nil {
 		return store.Member{}, noRows(err)
 	}

@@ -16,7 +16,7 @@ const webhookColumns = `id, team_id, display_name, url, secret_enc, events, stat
 func (s *Store) CreateWebhook(ctx context.Context, wh store.Webhook) error {
 	return s.write(ctx, func(w *wtx) error {
 		_, err := w.exec(`INSERT INTO webhooks (`+webhookColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			wh.ID.String(), wh.TeamID.String(), wh.DisplayName, wh.URL, nonNilBytes(wh.SecretEnc), joinEvents(wh.Events),
+			blob(wh.ID), blob(wh.TeamID), wh.DisplayName, wh.URL, nonNilBytes(wh.SecretEnc), joinEvents(wh.Events),
 			wh.Status, ts(orNow(wh.CreatedAt)), tsOrNil(wh.LastDeliveredAt))
 		if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) {
 			return store.ErrNotFound
@@ -27,7 +27,7 @@ func (s *Store) CreateWebhook(ctx context.Context, wh store.Webhook) error {
 
 func (s *Store) GetWebhook(ctx context.Context, teamID, id uuid.UUID) (store.Webhook, error) {
 	row := s.reader.QueryRowContext(ctx, `SELECT `+webhookColumns+` FROM webhooks WHERE id = ? AND team_id = ?`,
-		id.String(), teamID.String())
+		blob(id), blob(teamID))
 	wh, err := scanWebhook(row)
 	return wh, noRows(err)
 }
@@ -40,7 +40,7 @@ func (s *Store) ListWebhooks(ctx context.Context, teamID uuid.UUID, status strin
 // pending deliveries in the same transaction.
 func (s *Store) UpdateWebhook(ctx context.Context, teamID, id uuid.UUID, p store.WebhookPatch) error {
 	return s.write(ctx, func(w *wtx) error {
-		row := w.queryRow(`SELECT `+webhookColumns+` FROM webhooks WHERE id = ? AND team_id = ?`, id.String(), teamID.String())
+		row := w.queryRow(`SELECT `+webhookColumns+` FROM webhooks WHERE id = ? AND team_id = ?`, blob(id), blob(teamID))
 		wh, err := scanWebhook(row)
 		if err != nil {
 			return noRows(err)
@@ -61,7 +61,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, teamID, id uuid.UUID, p store
 			wh.SecretEnc = p.SecretEnc
 		}
 		if _, err := w.exec(`UPDATE webhooks SET display_name = ?, url = ?, events = ?, status = ?, secret_enc = ? WHERE id = ?`,
-			wh.DisplayName, wh.URL, joinEvents(wh.Events), wh.Status, nonNilBytes(wh.SecretEnc), id.String()); err != nil {
+			wh.DisplayName, wh.URL, joinEvents(wh.Events), wh.Status, nonNilBytes(wh.SecretEnc), blob(id)); err != nil {
 			return err
 		}
 		if wh.Status == store.WebhookDisabled {
@@ -75,7 +75,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, teamID, id uuid.UUID, p store
 // canceled log rows stay until the retention purge.
 func (s *Store) DeleteWebhook(ctx context.Context, teamID, id uuid.UUID) error {
 	return s.write(ctx, func(w *wtx) error {
-		n, err := affected(w.exec(`DELETE FROM webhooks WHERE id = ? AND team_id = ?`, id.String(), teamID.String()))
+		n, err := affected(w.exec(`DELETE FROM webhooks WHERE id = ? AND team_id = ?`, blob(id), blob(teamID)))
 		if err != nil {
 			return err
 		}
@@ -87,11 +87,13 @@ func (s *Store) DeleteWebhook(ctx context.Context, teamID, id uuid.UUID) error {
 }
 
 // cancelPending ends every pending delivery of a webhook, leased or not; an
-// in-flight attempt's outcome then only records its attempt.
+// in-flight attempt's outcome then only records its attempt. The queue index
+// holds exactly the pending rows (with their webhook), so a disable reads the
+// backlog, never the webhook's whole log.
 func cancelPending(w *wtx, webhookID uuid.UUID, now time.Time) error {
-	_, err := w.exec(`UPDATE deliveries SET status = 'canceled', completed_at = ?, next_attempt_at = NULL,
-		lease_owner = NULL, lease_until = NULL
-		WHERE webhook_id = ? AND status = 'pending'`, ts(now), webhookID.String())
+	_, err := w.exec(`UPDATE deliveries INDEXED BY deliveries_queue
+		SET status = 'canceled', completed_at = ?, next_attempt_at = NULL, queue_at = NULL, lease_owner = NULL
+		WHERE status = 'pending' AND webhook_id = ?`, ts(now), blob(webhookID))
 	return err
 }
 

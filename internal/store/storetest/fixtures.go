@@ -95,6 +95,17 @@ func mkEvent(t *testing.T, team uuid.UUID, status string) store.NewEvent {
 	}
 }
 
+// eventAt is mkEvent made at a given time (its id carries that time, as
+// store.NewEvent requires).
+func eventAt(t *testing.T, team uuid.UUID, status string, at time.Time) store.NewEvent {
+	t.Helper()
+	ev := mkEvent(t, team, status)
+	id, err := store.NewID(at)
+	must(t, "NewID", err)
+	ev.ID, ev.CreatedAt = id, at
+	return ev
+}
+
 // ingest writes events and fails the test on a store error (per-event
 // errors stay in the results).
 func ingest(t *testing.T, s store.Store, evs ...store.NewEvent) []store.IngestResult {
@@ -184,6 +195,7 @@ func outcome(l store.LeasedDelivery, owner string, n int, code int, ok bool, nex
 		DeliveryID: l.DeliveryID,
 		WebhookID:  l.WebhookID,
 		Owner:      owner,
+		LeaseUntil: l.LeaseUntil,
 		Attempt: store.Attempt{
 			DeliveryID:    l.DeliveryID,
 			AttemptNumber: n,

@@ -171,6 +171,56 @@ func outcomeCases() []testCase {
 			sameTime(t, "LastDeliveredAt", hook.LastDeliveredAt, late)
 			must(t, "RecordOutcomes empty", s.RecordOutcomes(ctx(t), nil))
 		}},
+		{"RetryThenSuccessShowsEveryAttemptInOrder", func(t *testing.T, s store.Store) {
+			tm, w, l := leasedOne(t, s, "a")
+			at := now()
+			must(t, "RecordOutcomes failure", s.RecordOutcomes(ctx(t), []store.Outcome{outcome(l, "a", 1, 503, false, ptr(at), at)}))
+			again := leaseAll(t, s, "a", at)
+			if len(again) != 1 || again[0].AttemptCount != 1 {
+				t.Fatalf("retry lease = %+v", again)
+			}
+			done := at.Add(time.Second)
+			ok := outcome(again[0], "a", 2, 200, true, nil, done)
+			must(t, "RecordOutcomes success", s.RecordOutcomes(ctx(t), []store.Outcome{ok}))
+			d := getDelivery(t, s, tm.ID, w.ID, l.DeliveryID)
+			if d.Status != store.StatusSucceeded || d.AttemptCount != 2 || len(d.Attempts) != 2 {
+				t.Fatalf("delivery = %+v with %d attempts", d.Delivery, len(d.Attempts))
+			}
+			first, second := d.Attempts[0], d.Attempts[1]
+			if first.AttemptNumber != 1 || first.StatusCode == nil || *first.StatusCode != 503 || first.Error == nil ||
+				first.ResponseBody != "answer 1" {
+				t.Fatalf("first attempt = %+v", first)
+			}
+			if second.AttemptNumber != 2 || second.StatusCode == nil || *second.StatusCode != 200 || second.Error != nil ||
+				second.ResponseBody != "answer 2" || second.DurationMS != 25 || second.DeliveryID != l.DeliveryID {
+				t.Fatalf("second attempt = %+v", second)
+			}
+			sameTime(t, "second StartedAt", &second.StartedAt, ok.Attempt.StartedAt)
+		}},
+		{"StaleLeaseOfTheSameOwnerIsNotApplied", func(t *testing.T, s store.Store) {
+			tm := mkTeam(t, s)
+			w := mkWebhook(t, s, tm.ID, store.WebhookActive, completed)
+			ingestOne(t, s, mkEvent(t, tm.ID, "completed"))
+			at := due()
+			res, err := s.Lease(ctx(t), store.LeaseRequest{Owner: "a", Now: at, Until: at.Add(time.Second), Limit: 1})
+			must(t, "Lease", err)
+			stale := res.Deliveries[0]
+			// The lease expired and the same owner leased the row again: the
+			// first attempt's outcome names the old lease and must not apply.
+			fresh := leaseAll(t, s, "a", at.Add(2*time.Second))
+			if len(fresh) != 1 {
+				t.Fatalf("re-leased %d, want 1", len(fresh))
+			}
+			must(t, "RecordOutcomes stale", s.RecordOutcomes(ctx(t), []store.Outcome{outcome(stale, "a", 1, 200, true, nil, now())}))
+			d := getDelivery(t, s, tm.ID, w.ID, stale.DeliveryID)
+			if d.Status != store.StatusPending || d.AttemptCount != 0 || len(d.Attempts) != 1 {
+				t.Fatalf("stale outcome = %+v with %d attempts, want pending with the attempt logged", d.Delivery, len(d.Attempts))
+			}
+			must(t, "RecordOutcomes fresh", s.RecordOutcomes(ctx(t), []store.Outcome{outcome(fresh[0], "a", 1, 200, true, nil, now())}))
+			if d := getDelivery(t, s, tm.ID, w.ID, stale.DeliveryID); d.Status != store.StatusSucceeded || len(d.Attempts) != 2 {
+				t.Fatalf("fresh outcome = %+v with %d attempts", d.Delivery, len(d.Attempts))
+			}
+		}},
 		{"UnknownDeliveryIsIgnored", func(t *testing.T, s store.Store) {
 			ghost := store.LeasedDelivery{DeliveryID: newID(t), WebhookID: newID(t)}
 			must(t, "RecordOutcomes", s.RecordOutcomes(ctx(t), []store.Outcome{outcome(ghost, "a", 1, 200, true, nil, now())}))

@@ -52,7 +52,7 @@ func leaseCases() []testCase {
 			d := onlyDelivery(t, s, tm.ID, w.ID)
 			if l.DeliveryID != d.ID || l.EventID != ev.ID || l.WebhookID != w.ID || l.TeamID != tm.ID ||
 				l.EventType != completed || l.AttemptCount != 0 || string(l.Body) != string(ev.Body) ||
-				l.URL != w.URL || string(l.SecretEnc) != string(w.SecretEnc) {
+				l.URL != w.URL || string(l.SecretEnc) != string(w.SecretEnc) || l.Owner != "a" {
 				t.Fatalf("leased = %+v", l)
 			}
 			sameTime(t, "LeaseUntil", &l.LeaseUntil, until)

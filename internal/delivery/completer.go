@@ -7,68 +7,110 @@ import (
 	"github.com/hookd/hookd/internal/store"
 )
 
+// completer takes the outcomes of finished attempts and records them in the
+// store. complete must not wait for the store: the worker that hands an
+// outcome over goes straight on to its lane's next delivery.
+type completer interface {
+	complete(f finished)
+	// run records until stop is closed and everything handed over before it
+	// is written (or given up); it returns then.
+	run(stop <-chan struct{})
+}
+
+// finished is an attempt's outcome on its way to the store.
+type finished struct {
+	outcome    store.Outcome
+	class      string        // the attempt's outcome class (metrics, logs)
+	retryAfter time.Duration // the receiver's Retry-After, 0 if none
+}
+
 const (
-	// Backoff of a failing RecordOutcomes call.
+	// Backoff of a failing RecordOutcomes call: short, so that a database
+	// blip delays outcomes (and the retries they schedule) by about as long
+	// as the blip.
 	recordBackoffFirst = 50 * time.Millisecond
-	recordBackoffMax   = 5 * time.Second
+	recordBackoffMax   = time.Second
 	// batchTries: a batch that fails this often is written one outcome at a
 	// time, so one outcome the store refuses cannot hold back the others.
 	batchTries = 3
-	// recordTriesAtShutdown bounds retries once Run is stopping: the process
-	// is about to exit, and an unrecorded attempt is redone when its lease
-	// expires.
+	// recordTriesAtShutdown bounds retries once the engine is stopping: the
+	// process is about to exit, and an unrecorded attempt is made again.
 	recordTriesAtShutdown = 5
 )
 
-// finished is an attempt's outcome on its way to the store, with the lease
-// it was made under.
-type finished struct {
-	outcome    store.Outcome
-	leaseUntil time.Time
+// batchCompleter writes outcomes in batches from one goroutine: whatever
+// waits when the previous RecordOutcomes returns goes into the next, so a
+// busy engine shares one transaction (and one flush) among many attempts.
+type batchCompleter struct {
+	e  *Engine
+	in chan finished
 }
 
-// writeOutcomes records outcomes in batches: whatever is waiting when the
-// previous call returns goes into the next RecordOutcomes call, so a busy
-// engine shares one transaction (and one flush) among many attempts. It
-// returns once the channel is closed and drained.
-func (e *Engine) writeOutcomes(done chan<- struct{}) {
-	defer close(done)
+func newBatchCompleter(e *Engine, capacity int) *batchCompleter {
+	return &batchCompleter{e: e, in: make(chan finished, capacity)}
+}
+
+func (c *batchCompleter) complete(f finished) { c.in <- f }
+
+func (c *batchCompleter) run(stop <-chan struct{}) {
 	batch := make([]finished, 0, maxOutcomeBatch)
-	for first := range e.outcomes {
-		batch = append(batch[:0], first)
+	for {
+		select {
+		case f := <-c.in:
+			batch = append(batch[:0], f)
+		case <-stop:
+			// Every worker has handed over its outcome: drain and return.
+			for {
+				batch = batch[:0]
+				for len(batch) < maxOutcomeBatch {
+					select {
+					case f := <-c.in:
+						batch = append(batch, f)
+						continue
+					default:
+					}
+					break
+				}
+				if len(batch) == 0 {
+					return
+				}
+				c.e.record(batch)
+			}
+		}
 	collect:
 		for len(batch) < maxOutcomeBatch {
 			select {
-			case f, ok := <-e.outcomes:
-				if !ok {
-					break collect
-				}
+			case f := <-c.in:
 				batch = append(batch, f)
 			default:
 				break collect
 			}
 		}
-		e.record(batch)
+		c.e.record(batch)
 	}
 }
 
 // record schedules retries of failed attempts and writes the batch. A store
 // error is retried with backoff; an outcome is given up (loudly) only once
 // its lease is over, when the delivery is due again and the attempt will be
-// redone whatever we do — at-least-once holds either way.
+// made again whatever we do — at-least-once holds either way.
 func (e *Engine) record(batch []finished) {
 	outcomes, retries := e.scheduleRetries(batch)
+	written := false
 	switch {
 	case len(batch) == 1:
-		e.write(outcomes, 0, batch[0].leaseUntil)
+		written = e.write(outcomes, 0, batch[0].outcome.LeaseUntil)
 	case e.write(outcomes, batchTries, time.Time{}):
+		written = true
 	case e.isStopping():
 		// Given up (and logged): no time to try them one by one.
 	default:
 		for i := range batch {
-			e.write(outcomes[i:i+1], 0, batch[i].leaseUntil)
+			e.write(outcomes[i:i+1], 0, batch[i].outcome.LeaseUntil)
 		}
+		written = true // each was written or given up (and logged) on its own
 	}
+	e.observe(batch, written)
 	if retries {
 		e.Wake() // the dispatcher learns the retry's due time from its next lease round
 	}
@@ -81,8 +123,8 @@ func (e *Engine) scheduleRetries(batch []finished) (outcomes []store.Outcome, re
 	for i := range batch {
 		o := &batch[i].outcome
 		if !o.Succeeded {
-			if next, ok := NextAttempt(e.cfg.Schedule, o.Attempt.AttemptNumber, o.FinishedAt); ok {
-				next = ceilMillisecond(next)
+			if wait, ok := RetryAfterWait(e.cfg.Schedule, o.Attempt.AttemptNumber, batch[i].retryAfter); ok {
+				next := ceilMillisecond(o.FinishedAt.Add(wait))
 				o.NextAttemptAt = &next
 				retries = true
 			}
@@ -92,20 +134,6 @@ func (e *Engine) scheduleRetries(batch []finished) (outcomes []store.Outcome, re
 	return outcomes, retries
 }
 
-// takeOutcomes takes the outcomes waiting for the writer, without blocking.
-func (e *Engine) takeOutcomes() []finished {
-	var batch []finished
-	for len(batch) < maxOutcomeBatch {
-		select {
-		case f := <-e.outcomes:
-			batch = append(batch, f)
-		default:
-			return batch
-		}
-	}
-	return batch
-}
-
 // write calls RecordOutcomes until it succeeds or gives up: after maxTries
 // tries when maxTries > 0; else once giveUpAfter has passed. At shutdown it
 // gives up after recordTriesAtShutdown tries. It reports success.
@@ -113,7 +141,7 @@ func (e *Engine) write(outcomes []store.Outcome, maxTries int, giveUpAfter time.
 	backoff := recordBackoffFirst
 	for try := 1; ; try++ {
 		ctx, cancel := context.WithTimeout(context.Background(), e.cfg.Timeout+leaseMargin)
-		err := e.st.RecordOutcomes(ctx, outcomes)
+		err := e.q.RecordOutcomes(ctx, outcomes)
 		cancel()
 		if err == nil {
 			return true
@@ -129,7 +157,7 @@ func (e *Engine) write(outcomes []store.Outcome, maxTries int, giveUpAfter time.
 			}
 			return false
 		}
-		e.log.Error("recording attempt outcomes failed; retrying", "count", len(outcomes), "err", err, "retry_in", backoff)
+		e.log.Warn("recording attempt outcomes failed; retrying", "count", len(outcomes), "err", err, "retry_in", backoff)
 		time.Sleep(backoff)
 		backoff = min(2*backoff, recordBackoffMax)
 	}
@@ -143,10 +171,4 @@ func ceilMillisecond(t time.Time) time.Time {
 		return r.Add(time.Millisecond)
 	}
 	return t
-}
-
-func (e *Engine) isStopping() bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.stopping
 }
