@@ -1,9 +1,7 @@
 package bench
 
 import (
-	"bytes"
 	"os"
-	"strings"
 	"testing"
 )
 
@@ -84,44 +82,5 @@ func TestReceiverProtocolAndHandshakes(t *testing.T) {
 	}
 	if _, err := startReceiver(t.TempDir(), "3", os.Stderr); err == nil {
 		t.Error("receiver HTTP version 3 accepted")
-	}
-}
-
-// The table prints its header at once and each row as it is given, with
-// the PostgreSQL column only on PostgreSQL.
-func TestTableStreamsRows(t *testing.T) {
-	for _, store := range []string{"sqlite", "postgres"} {
-		var out bytes.Buffer
-		rep := Report{Store: store, Settings: Settings{Mode: "child", HookdBin: "/x/hookd", ReceiverHTTP: ReceiverHTTP11}}
-		tw := NewTableWriter(&out, rep)
-		head := out.String()
-		if !strings.Contains(head, "SCENARIO") || !strings.Contains(head, "HTTP/1.1 only") || !strings.Contains(head, "/x/hookd") {
-			t.Errorf("%s: header %q", store, head)
-		}
-		if got := strings.Contains(head, "PG µs/del"); got != (store == "postgres") {
-			t.Errorf("%s: PG column shown: %t", store, got)
-		}
-		r := Result{Scenario: ScenarioFanout8, Deliveries: 800, Seconds: 2, PerSecond: 400, Ratio: 0.25,
-			HookdCPU: &CPUUse{MicrosPerDelivery: 321}, PostgresCPU: &CPUUse{MicrosPerDelivery: 654},
-			PostgresHookdBackendsCPU: &CPUUse{MicrosPerDelivery: 432},
-			HTTP1Requests:            800, TLSHandshakes: 640, HandshakesPer1000: 800, Detail: "d"}
-		if err := tw.Row(r); err != nil {
-			t.Fatal(err)
-		}
-		row := strings.TrimPrefix(out.String(), head)
-		for _, want := range []string{"fanout8", "800", "0.25", "321", "1.1", "800.0", "d"} {
-			if !strings.Contains(row, want) {
-				t.Errorf("%s: row %q lacks %q", store, row, want)
-			}
-		}
-		if got := strings.Contains(row, "654/432"); got != (store == "postgres") {
-			t.Errorf("%s: row %q shows PostgreSQL CPU: %t", store, row, got)
-		}
-		if err := tw.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if !strings.Contains(out.String(), "TLS hs/1k:") {
-			t.Errorf("%s: no notes after Close", store)
-		}
 	}
 }

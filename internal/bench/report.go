@@ -90,7 +90,7 @@ type column struct {
 // columns of the table; the PG column only on PostgreSQL.
 var columns = []column{
 	{"SCENARIO", 14}, {"DELIVERIES", 10}, {"SECONDS", 7}, {"PER SEC", 7}, {"RATIO", 5},
-	{"HOOKD µs/del", 12}, {"PG µs/del all/own", 17},
+	{"HOOKD µs/del", 12}, {"PG µs/del all/own", 17}, {"CPU s hookd[/PG all]", 20},
 	{"ms answer→receipt p50/p90/p99/max", 33}, {"ms call→receipt p50/p90/p99/max", 31},
 	{"RSS MiB", 7}, {"HTTP", 5}, {"TLS hs/1k", 9}, {"TARGET / DETAIL", 0},
 }
@@ -156,9 +156,13 @@ func (t *TableWriter) Row(r Result) error {
 	lat := func(l Latency) string {
 		return dash(l != (Latency{}), fmt.Sprintf("%.1f/%.1f/%.1f/%.1f", l.P50, l.P90, l.P99, l.Max))
 	}
-	hookdCPU, pg := "-", "-"
+	hookdCPU, pg, cpuSecs := "-", "-", "-"
 	if r.HookdCPU != nil {
 		hookdCPU = fmt.Sprintf("%.0f", r.HookdCPU.MicrosPerDelivery)
+		cpuSecs = fmt.Sprintf("%.2f", r.HookdCPU.Seconds)
+	}
+	if r.PostgresCPU != nil {
+		cpuSecs += fmt.Sprintf("/%.2f", r.PostgresCPU.Seconds)
 	}
 	if r.PostgresCPU != nil {
 		own := "?"
@@ -187,7 +191,7 @@ func (t *TableWriter) Row(r Result) error {
 	cells := []string{
 		r.Scenario, strconv.FormatInt(r.Deliveries, 10), fmt.Sprintf("%.2f", r.Seconds), fmt.Sprintf("%.0f", r.PerSecond),
 		dash(r.Ratio > 0, fmt.Sprintf("%.2f", r.Ratio)),
-		hookdCPU, pg, lat(r.Latency), lat(r.LatencyFromCall),
+		hookdCPU, pg, cpuSecs, lat(r.Latency), lat(r.LatencyFromCall),
 		dash(r.PeakRSSMiB > 0, fmt.Sprintf("%.0f", r.PeakRSSMiB)),
 		httpv, fmt.Sprintf("%.1f", r.HandshakesPer1000), target + r.Detail,
 	}
@@ -204,7 +208,7 @@ func (t *TableWriter) Row(r Result) error {
 // Close prints how the figures were taken.
 func (t *TableWriter) Close() error {
 	if t.child {
-		t.printf("HOOKD µs/del: utime+stime of the hookd child (/proc/<pid>/stat, 10 ms ticks at USER_HZ 100) over the measured phase ÷ deliveries; RSS: its VmHWM over the phase.\n")
+		t.printf("HOOKD µs/del: utime+stime of the hookd child (/proc/<pid>/stat, 10 ms ticks at USER_HZ 100) over the measured phase ÷ deliveries; CPU s: the totals; RSS: its VmHWM over the phase.\n")
 	} else {
 		t.printf("In-process: hookd has no CPU figure of its own (it shares this process); RSS (backlog only) is the whole process's.\n")
 	}
