@@ -34,31 +34,71 @@ type hookdOptions struct {
 	perWebhook      int
 }
 
-// hookd is one hookd running in this process through app.Serve, on a fresh
-// store, with one team and an admin of it.
+// hookd is one hookd under test, on a fresh store, with one team and an
+// admin of it: a `hookd serve` child process, or app.Serve in this process.
 type hookd struct {
 	base        string // http://127.0.0.1:port
 	team        uuid.UUID
 	token       string // the admin's JWT
 	ingestToken string
 	api         *http.Client
+	pid         int // the child's pid; 0 in-process
 
-	cancel  context.CancelFunc
-	done    chan error
+	exited  chan struct{} // closed when hookd has stopped, asked to or not
+	exitErr error         // why; set before exited is closed
+	// signal asks hookd to stop (SIGTERM, or cancelling app.Serve); kill,
+	// when not nil, stops a child that did not stop in time.
+	signal  func()
+	kill    func()
 	cleanup func() error
 }
 
-// startHookd makes a fresh store (a temporary directory, or a new schema of
-// the PostgreSQL database), bootstraps a team the way `hookd team create`
-// and `hookd member add` do, and runs app.Serve until stop.
-func startHookd(ctx context.Context, env *environment, opts hookdOptions) (h *hookd, err error) {
-	dir, err := os.MkdirTemp(env.dir, "hookd-")
-	if err != nil {
-		return nil, err
+// stopDeadline bounds a child's orderly shutdown after SIGTERM: serve waits
+// up to 10 s for HTTP requests, then for in-flight attempts.
+const stopDeadline = time.Minute
+
+// storeSetup is a fresh store for one hookd and the secrets that open it.
+type storeSetup struct {
+	dir         string // --data-dir
+	database    string // --database, "" for SQLite
+	jwtSecret   string
+	masterKey   string
+	ingestToken string
+	cleanup     func() error
+}
+
+// storeFlags are the flags every command that opens the store needs.
+func (s storeSetup) storeFlags() []string {
+	args := []string{"--data-dir", s.dir, "--master-key", s.masterKey, "--jwt-secret", s.jwtSecret}
+	if s.database != "" {
+		args = append(args, "--database", s.database)
 	}
-	h = &hookd{done: make(chan error, 1)}
+	return args
+}
+
+// serveFlags are `hookd serve`'s flags for the bench; the same in both modes.
+func (env *environment) serveFlags(s storeSetup, opts hookdOptions, addr string) []string {
+	return append(s.storeFlags(),
+		"--addr", addr,
+		"--ingest-token", s.ingestToken,
+		"--allow-cidr", "127.0.0.0/8",
+		"--ca-file", env.rcv.caFile,
+		"--delivery-timeout", opts.deliveryTimeout.String(),
+		"--webhook-concurrency", strconv.Itoa(opts.perWebhook),
+		"--workers", strconv.Itoa(env.workers),
+		"--log-level", "warn",
+	)
+}
+
+// newStore makes a fresh store (a temporary directory, or a new schema of
+// the PostgreSQL database) and random secrets for it.
+func (env *environment) newStore(ctx context.Context) (s storeSetup, err error) {
+	if s.dir, err = os.MkdirTemp(env.dir, "hookd-"); err != nil {
+		return s, err
+	}
 	var dropSchema func() error
-	h.cleanup = func() error {
+	dir := s.dir
+	s.cleanup = func() error {
 		var errs []error
 		if dropSchema != nil {
 			errs = append(errs, dropSchema())
@@ -68,69 +108,42 @@ func startHookd(ctx context.Context, env *environment, opts hookdOptions) (h *ho
 	}
 	defer func() {
 		if err != nil {
-			_ = h.cleanup()
+			_ = s.cleanup()
 		}
 	}()
-
-	database := ""
 	if env.postgresURL != "" {
-		if database, dropSchema, err = freshSchema(ctx, env.postgresURL); err != nil {
-			return nil, err
+		if s.database, dropSchema, err = freshSchema(ctx, env.postgresURL); err != nil {
+			return s, err
 		}
 	}
-	if h.ingestToken, err = randomHex("bench-ingest-", 24); err != nil {
-		return nil, err
+	if s.ingestToken, err = randomHex("bench-ingest-", 24); err != nil {
+		return s, err
 	}
-	jwtSecret, err := randomHex("", 32)
-	if err != nil {
-		return nil, err
+	if s.jwtSecret, err = randomHex("", 32); err != nil {
+		return s, err
 	}
 	var key [32]byte
 	if _, err := rand.Read(key[:]); err != nil {
-		return nil, err
+		return s, err
 	}
-	args := []string{
-		"--data-dir", dir,
-		"--addr", "127.0.0.1:0",
-		"--ingest-token", h.ingestToken,
-		"--allow-cidr", "127.0.0.0/8",
-		"--ca-file", env.rcv.caFile,
-		"--jwt-secret", jwtSecret,
-		"--master-key", base64.StdEncoding.EncodeToString(key[:]),
-		"--delivery-timeout", opts.deliveryTimeout.String(),
-		"--webhook-concurrency", strconv.Itoa(opts.perWebhook),
-		"--log-level", "warn",
-	}
-	if database != "" {
-		args = append(args, "--database", database)
-	}
-	cfg, err := serveConfig(args)
+	s.masterKey = base64.StdEncoding.EncodeToString(key[:])
+	return s, nil
+}
+
+// startHookd starts a hookd on a fresh store in the run's mode.
+func startHookd(ctx context.Context, env *environment, opts hookdOptions) (*hookd, error) {
+	s, err := env.newStore(ctx)
 	if err != nil {
 		return nil, err
 	}
-	user := uuid.Must(uuid.NewV7())
-	if h.team, err = bootstrap(ctx, cfg, user); err != nil {
-		return nil, err
+	var h *hookd
+	if env.opts.InProcess {
+		h, err = startInProcess(ctx, env, s, opts)
+	} else {
+		h, err = startChild(ctx, env, s, opts)
 	}
-	if h.token, err = auth.MintHS256([]byte(jwtSecret), user, 24*time.Hour, "", "", time.Now()); err != nil {
-		return nil, err
-	}
-
-	log := slog.New(slog.NewTextHandler(env.log, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	serveCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	h.cancel = cancel
-	ready := make(chan string, 1)
-	go func() { h.done <- app.Serve(serveCtx, cfg, log, ready) }()
-	select {
-	case addr := <-ready:
-		h.base = "http://" + addr
-	case err := <-h.done:
-		cancel()
-		return nil, fmt.Errorf("starting hookd: %w", err)
-	case <-ctx.Done():
-		cancel()
-		<-h.done
-		return nil, fmt.Errorf("starting hookd: %w", context.Cause(ctx))
+	if err != nil {
+		return nil, errors.Join(err, s.cleanup())
 	}
 	h.api = &http.Client{Timeout: time.Minute, Transport: &http.Transport{
 		MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute,
@@ -138,12 +151,65 @@ func startHookd(ctx context.Context, env *environment, opts hookdOptions) (h *ho
 	return h, nil
 }
 
+// startInProcess bootstraps a team the way `hookd team create` and `hookd
+// member add` do and runs app.Serve in this process until stop.
+func startInProcess(ctx context.Context, env *environment, s storeSetup, opts hookdOptions) (*hookd, error) {
+	cfg, err := serveConfig(env.serveFlags(s, opts, "127.0.0.1:0"))
+	if err != nil {
+		return nil, err
+	}
+	h := &hookd{ingestToken: s.ingestToken, exited: make(chan struct{}), cleanup: s.cleanup}
+	user := uuid.Must(uuid.NewV7())
+	if h.team, err = bootstrap(ctx, cfg, user); err != nil {
+		return nil, err
+	}
+	if h.token, err = auth.MintHS256([]byte(s.jwtSecret), user, 24*time.Hour, "", "", time.Now()); err != nil {
+		return nil, err
+	}
+	log := slog.New(slog.NewTextHandler(env.log, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	serveCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	h.signal = cancel
+	ready := make(chan string, 1)
+	go func() {
+		h.exitErr = app.Serve(serveCtx, cfg, log, ready)
+		close(h.exited)
+	}()
+	select {
+	case addr := <-ready:
+		h.base = "http://" + addr
+		return h, nil
+	case <-h.exited:
+		cancel()
+		return nil, fmt.Errorf("starting hookd: %w", h.exitErr)
+	case <-ctx.Done():
+		cancel()
+		<-h.exited
+		return nil, fmt.Errorf("starting hookd: %w", context.Cause(ctx))
+	}
+}
+
 // stop shuts hookd down in order (in-flight attempts finish or are
-// released) and removes its store.
+// released) and removes its store. A child that has not exited a minute
+// after SIGTERM is killed, and that is an error.
 func (h *hookd) stop() error {
-	h.cancel()
-	err := <-h.done
-	h.api.CloseIdleConnections()
+	h.signal()
+	var err error
+	if h.kill == nil {
+		<-h.exited
+		err = h.exitErr
+	} else {
+		select {
+		case <-h.exited:
+			err = h.exitErr
+		case <-time.After(stopDeadline):
+			h.kill()
+			<-h.exited
+			err = fmt.Errorf("hookd did not stop within %s of SIGTERM and was killed", stopDeadline)
+		}
+	}
+	if h.api != nil {
+		h.api.CloseIdleConnections()
+	}
 	return errors.Join(err, h.cleanup())
 }
 
@@ -158,6 +224,14 @@ func serveConfig(args []string) (*config.Config, error) {
 		return nil, err
 	}
 	return cfg, cfg.Validate(true)
+}
+
+// defaultWorkers is `hookd serve`'s --workers default, which the bench
+// passes explicitly so that an older binary uses the same value.
+func defaultWorkers() int {
+	fs := flag.NewFlagSet("defaults", flag.ContinueOnError)
+	cfg := config.Register(fs, true)
+	return cfg.Workers
 }
 
 // bootstrap writes a team and its admin straight into the store, before

@@ -1,8 +1,15 @@
 package bench
 
 import (
+	"crypto/tls"
+	"errors"
+	"fmt"
 	"io"
+	"log"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,12 +27,20 @@ const maxBody = 1 << 20
 // touches one, and the receiver runs on every core.
 const seenShards = 64
 
+// Receiver protocols (--receiver-http).
+const (
+	ReceiverHTTP2  = "2"   // HTTP/2 offered through ALPN, HTTP/1.1 accepted
+	ReceiverHTTP11 = "1.1" // HTTP/1.1 only: ALPN offers nothing else
+)
+
 // receiver is the HTTPS endpoint every scenario delivers to. Each webhook
 // has its own path and secret (an endpoint); the receiver verifies every
 // signature, counts unique X-Webhook-Delivery ids and, when asked, records
-// when each X-Webhook-Event-ID first arrived.
+// when each X-Webhook-Event-ID first arrived. It also counts TLS handshakes
+// and requests per HTTP version, which is how connection churn shows.
 type receiver struct {
-	tls    *loopbacktls.Server
+	srv    *http.Server
+	done   chan struct{}
 	base   string // https://127.0.0.1:port
 	caFile string
 
@@ -40,6 +55,9 @@ type receiver struct {
 	badSig     atomic.Int64 // missing, malformed or wrong signatures
 	malformed  atomic.Int64 // unknown path or missing/invalid id headers
 	lastNew    atomic.Int64 // UnixNano of the latest new delivery
+	handshakes atomic.Int64 // TLS ClientHellos: one per new connection
+	http1      atomic.Int64 // requests that arrived over HTTP/1.x
+	http2      atomic.Int64 // requests that arrived over HTTP/2
 }
 
 type seenShard struct {
@@ -66,18 +84,57 @@ type gate struct {
 	status int
 }
 
-// startReceiver listens on 127.0.0.1:0 and writes its CA certificate into dir.
-func startReceiver(dir string, errorLog io.Writer) (*receiver, error) {
-	r := &receiver{endpoints: map[string]*endpoint{}}
+// startReceiver listens on 127.0.0.1:0 with a certificate made for the run,
+// writes its CA certificate into dir, and speaks proto (ReceiverHTTP2 or
+// ReceiverHTTP11).
+func startReceiver(dir, proto string, errorLog io.Writer) (*receiver, error) {
+	r := &receiver{endpoints: map[string]*endpoint{}, done: make(chan struct{})}
 	for i := range r.seen {
 		r.seen[i].deliveries = map[uuid.UUID]struct{}{}
 		r.seen[i].arrivals = map[uuid.UUID]int64{}
 	}
-	srv, err := loopbacktls.Start(dir, "bench receiver", http.HandlerFunc(r.serveHTTP), errorLog)
-	if err != nil {
-		return nil, err
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	nextProtos := []string{"http/1.1"}
+	switch proto {
+	case ReceiverHTTP2, "":
+		protocols.SetHTTP2(true)
+		nextProtos = []string{"h2", "http/1.1"}
+	case ReceiverHTTP11:
+	default:
+		return nil, fmt.Errorf("bench: receiver HTTP version %q (want %s or %s)", proto, ReceiverHTTP11, ReceiverHTTP2)
 	}
-	r.tls, r.base, r.caFile = srv, srv.URL, srv.CAFile
+	cert, caPEM, err := loopbacktls.NewCert("bench receiver", time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("making the receiver certificate: %w", err)
+	}
+	r.caFile = filepath.Join(dir, "receiver-ca.pem")
+	if err := os.WriteFile(r.caFile, caPEM, 0o600); err != nil {
+		return nil, fmt.Errorf("writing the receiver CA: %w", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("starting the receiver: %w", err)
+	}
+	r.base = "https://" + ln.Addr().String()
+	r.srv = &http.Server{
+		Handler:   http.HandlerFunc(r.serveHTTP),
+		Protocols: &protocols,
+		TLSConfig: &tls.Config{
+			Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: nextProtos,
+			// Called once per ClientHello, that is once per handshake.
+			GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+				r.handshakes.Add(1)
+				return nil, nil
+			},
+		},
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          log.New(errorLog, "bench receiver: ", 0),
+	}
+	go func() {
+		defer close(r.done)
+		_ = r.srv.ServeTLS(ln, "", "") // http.ErrServerClosed on close
+	}()
 	return r, nil
 }
 
@@ -112,6 +169,11 @@ func (ep *endpoint) hold(status int) (release func()) {
 
 func (r *receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	r.requests.Add(1)
+	if req.ProtoMajor == 2 {
+		r.http2.Add(1)
+	} else {
+		r.http1.Add(1)
+	}
 	r.mu.RLock()
 	ep := r.endpoints[req.URL.Path]
 	r.mu.RUnlock()
@@ -205,13 +267,14 @@ func (r *receiver) forget() {
 
 // counters is a snapshot of the receiver's tallies.
 type counters struct {
-	Requests, Unique, Duplicates, BadSignatures, Malformed int64
+	Requests, Unique, Duplicates, BadSignatures, Malformed, Handshakes, HTTP1, HTTP2 int64
 }
 
 func (r *receiver) counters() counters {
 	return counters{
 		Requests: r.requests.Load(), Unique: r.unique.Load(), Duplicates: r.duplicates.Load(),
-		BadSignatures: r.badSig.Load(), Malformed: r.malformed.Load(),
+		BadSignatures: r.badSig.Load(), Malformed: r.malformed.Load(), Handshakes: r.handshakes.Load(),
+		HTTP1: r.http1.Load(), HTTP2: r.http2.Load(),
 	}
 }
 
@@ -219,8 +282,17 @@ func (c counters) minus(o counters) counters {
 	return counters{
 		Requests: c.Requests - o.Requests, Unique: c.Unique - o.Unique, Duplicates: c.Duplicates - o.Duplicates,
 		BadSignatures: c.BadSignatures - o.BadSignatures, Malformed: c.Malformed - o.Malformed,
+		Handshakes: c.Handshakes - o.Handshakes, HTTP1: c.HTTP1 - o.HTTP1, HTTP2: c.HTTP2 - o.HTTP2,
 	}
 }
 
-// close stops the server at once and waits for its loop to end.
-func (r *receiver) close() error { return r.tls.Close() }
+// close stops the server at once, cutting open connections, and waits for
+// its loop to end.
+func (r *receiver) close() error {
+	err := r.srv.Close()
+	<-r.done
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}

@@ -7,8 +7,9 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 )
 
 // Machine describes where a run happened.
@@ -59,36 +60,161 @@ func WriteJSON(w io.Writer, rep Report) error {
 	return enc.Encode(rep)
 }
 
-// WriteTable writes the report as an aligned table, one row per scenario.
+// WriteTable writes the whole report as a table, one row per scenario.
 func WriteTable(w io.Writer, rep Report) error {
-	fmt.Fprintf(w, "hookd bench — store %s, %d CPUs (GOMAXPROCS %d), %.1f GiB, %s %s\n",
-		rep.Store, rep.Machine.CPUs, rep.Machine.GOMAXPROCS, rep.Machine.MemoryGiB, rep.Machine.GoVersion, rep.Machine.OS)
-	fmt.Fprintln(w, "receiver, load generator and hookd share this process and its cores; counts are unique deliveries with verified signatures")
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SCENARIO\tDELIVERIES\tSECONDS\tPER SEC\tRATIO\tLATENCY p50/p90/p99/max ms\tRSS MiB\tTARGET\tDETAIL")
+	t := NewTableWriter(w, rep)
 	for _, r := range rep.Results {
-		ratio, lat, rss, target := "-", "-", "-", "-"
-		if r.Ratio > 0 {
-			ratio = fmt.Sprintf("%.2f", r.Ratio)
-		}
-		if r.Latency != (Latency{}) {
-			lat = fmt.Sprintf("%.1f/%.1f/%.1f/%.1f", r.Latency.P50, r.Latency.P90, r.Latency.P99, r.Latency.Max)
-		}
-		if r.PeakRSSMiB > 0 {
-			rss = fmt.Sprintf("%.0f", r.PeakRSSMiB)
-		}
-		if r.TargetMet != nil {
-			verdict := "met"
-			if !*r.TargetMet {
-				verdict = "MISSED"
-			}
-			target = r.Target + ": " + verdict
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.0f\t%s\t%s\t%s\t%s\t%s\n",
-			r.Scenario, r.Deliveries, r.Seconds, r.PerSecond, ratio, lat, rss, target, r.Detail)
-		if r.Duplicates > 0 {
-			fmt.Fprintf(tw, "  (%s: %d duplicate deliveries received)\t\t\t\t\t\t\t\t\n", r.Scenario, r.Duplicates)
+		if err := t.Row(r); err != nil {
+			return err
 		}
 	}
-	return tw.Flush()
+	return t.Close()
+}
+
+// TableWriter prints a report as it is made: the header first, then each
+// row as soon as its scenario ends (columns have fixed widths for that),
+// then notes on how the figures were taken.
+type TableWriter struct {
+	w        io.Writer
+	postgres bool
+	child    bool
+	err      error
+}
+
+// column is a heading and its width; width 0 is the free text at the end.
+type column struct {
+	head  string
+	width int
+}
+
+// columns of the table; the PG column only on PostgreSQL.
+var columns = []column{
+	{"SCENARIO", 14}, {"DELIVERIES", 10}, {"SECONDS", 7}, {"PER SEC", 7}, {"RATIO", 5},
+	{"HOOKD µs/del", 12}, {"PG µs/del all/own", 17}, {"CPU s hookd[/PG all]", 20},
+	{"ms answer→receipt p50/p90/p99/max", 33}, {"ms call→receipt p50/p90/p99/max", 31},
+	{"RSS MiB", 7}, {"HTTP", 5}, {"TLS hs/1k", 9}, {"TARGET / DETAIL", 0},
+}
+
+// NewTableWriter prints the header of rep's table on w.
+func NewTableWriter(w io.Writer, rep Report) *TableWriter {
+	t := &TableWriter{w: w, postgres: rep.Store == "postgres", child: rep.Settings.Mode != "in-process"}
+	m := rep.Machine
+	t.printf("hookd bench — store %s, %d CPUs (GOMAXPROCS %d), %.1f GiB, %s %s\n",
+		rep.Store, m.CPUs, m.GOMAXPROCS, m.MemoryGiB, m.GoVersion, m.OS)
+	if t.child {
+		t.printf("hookd: `hookd serve` child process of %s; receiver and load generator in this process\n", rep.Settings.HookdBin)
+	} else {
+		t.printf("hookd: in this process (app.Serve), with the receiver and the load generator\n")
+	}
+	proto := "HTTP/2 offered (h2, http/1.1)"
+	if rep.Settings.ReceiverHTTP == ReceiverHTTP11 {
+		proto = "HTTP/1.1 only"
+	}
+	t.printf("receiver: %s; counts are unique deliveries with verified signatures\n", proto)
+	var head []string
+	for _, c := range t.cols() {
+		head = append(head, c.head)
+	}
+	t.line(head)
+	return t
+}
+
+func (t *TableWriter) cols() []column {
+	if t.postgres {
+		return columns
+	}
+	return slices.DeleteFunc(slices.Clone(columns), func(c column) bool { return strings.HasPrefix(c.head, "PG ") })
+}
+
+func (t *TableWriter) printf(format string, args ...any) {
+	if t.err == nil {
+		_, t.err = fmt.Fprintf(t.w, format, args...)
+	}
+}
+
+// line prints cells padded to their columns' widths.
+func (t *TableWriter) line(cells []string) {
+	var b strings.Builder
+	for i, c := range t.cols() {
+		if c.width == 0 {
+			b.WriteString(cells[i])
+			break
+		}
+		fmt.Fprintf(&b, "%-*s  ", c.width, cells[i])
+	}
+	t.printf("%s\n", strings.TrimRight(b.String(), " "))
+}
+
+// Row prints one scenario's row.
+func (t *TableWriter) Row(r Result) error {
+	dash := func(ok bool, s string) string {
+		if !ok {
+			return "-"
+		}
+		return s
+	}
+	lat := func(l Latency) string {
+		return dash(l != (Latency{}), fmt.Sprintf("%.1f/%.1f/%.1f/%.1f", l.P50, l.P90, l.P99, l.Max))
+	}
+	hookdCPU, pg, cpuSecs := "-", "-", "-"
+	if r.HookdCPU != nil {
+		hookdCPU = fmt.Sprintf("%.0f", r.HookdCPU.MicrosPerDelivery)
+		cpuSecs = fmt.Sprintf("%.2f", r.HookdCPU.Seconds)
+	}
+	if r.PostgresCPU != nil {
+		cpuSecs += fmt.Sprintf("/%.2f", r.PostgresCPU.Seconds)
+	}
+	if r.PostgresCPU != nil {
+		own := "?"
+		if r.PostgresHookdBackendsCPU != nil {
+			own = fmt.Sprintf("%.0f", r.PostgresHookdBackendsCPU.MicrosPerDelivery)
+		}
+		pg = fmt.Sprintf("%.0f/%s", r.PostgresCPU.MicrosPerDelivery, own)
+	}
+	httpv := "-"
+	switch {
+	case r.HTTP1Requests > 0 && r.HTTP2Requests > 0:
+		httpv = "1.1+2"
+	case r.HTTP1Requests > 0:
+		httpv = "1.1"
+	case r.HTTP2Requests > 0:
+		httpv = "2"
+	}
+	target := ""
+	if r.TargetMet != nil {
+		verdict := "met"
+		if !*r.TargetMet {
+			verdict = "MISSED"
+		}
+		target = r.Target + ": " + verdict + "; "
+	}
+	cells := []string{
+		r.Scenario, strconv.FormatInt(r.Deliveries, 10), fmt.Sprintf("%.2f", r.Seconds), fmt.Sprintf("%.0f", r.PerSecond),
+		dash(r.Ratio > 0, fmt.Sprintf("%.2f", r.Ratio)),
+		hookdCPU, pg, cpuSecs, lat(r.Latency), lat(r.LatencyFromCall),
+		dash(r.PeakRSSMiB > 0, fmt.Sprintf("%.0f", r.PeakRSSMiB)),
+		httpv, fmt.Sprintf("%.1f", r.HandshakesPer1000), target + r.Detail,
+	}
+	if !t.postgres {
+		cells = slices.Delete(cells, 6, 7) // the PG column
+	}
+	t.line(cells)
+	if r.Duplicates > 0 {
+		t.printf("  (%s: %d duplicate deliveries received)\n", r.Scenario, r.Duplicates)
+	}
+	return t.err
+}
+
+// Close prints how the figures were taken.
+func (t *TableWriter) Close() error {
+	if t.child {
+		t.printf("HOOKD µs/del: utime+stime of the hookd child (/proc/<pid>/stat, 10 ms ticks at USER_HZ 100) over the measured phase ÷ deliveries; CPU s: the totals; RSS: its VmHWM over the phase.\n")
+	} else {
+		t.printf("In-process: hookd has no CPU figure of its own (it shares this process); RSS (backlog only) is the whole process's.\n")
+	}
+	if t.postgres {
+		t.printf("PG all: every process named postgres on the machine, other clients of the cluster included (processes born in the phase count fully, those that exited in it are lost); own: the backends of hookd's connections.\n")
+	}
+	t.printf("TLS hs/1k: TLS handshakes at the receiver per 1,000 unique deliveries in the scenario; HTTP: the versions requests arrived over.\n")
+	return t.err
 }
