@@ -116,7 +116,7 @@ func (p *Pages) Serve(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	h := w.Header()
-	SetSecurityHeaders(h)
+	setSecurityHeaders(h)
 	h.Set("Content-Type", a.contentType)
 	// Revalidate every time: an upgraded hookd serves its new console at
 	// once, and the ETag makes the check cheap.
@@ -126,8 +126,8 @@ func (p *Pages) Serve(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// SetSecurityHeaders sets the headers every console response carries.
-func SetSecurityHeaders(h http.Header) {
+// setSecurityHeaders sets the headers every console response carries.
+func setSecurityHeaders(h http.Header) {
 	h.Set("Content-Security-Policy", ContentSecurityPolicy)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")

@@ -26,6 +26,9 @@ func TestConsoleAdminWorkflow(t *testing.T) {
 	tb.shot("01-sign-in")
 	tb.signIn(h.adminJWT, h.team)
 	tb.waitHeading("Webhooks")
+	if focused := tb.str(`document.activeElement.tagName`); focused != "H1" {
+		t.Fatalf("after sign-in, focus is on %s, want the page's h1", focused)
+	}
 	if who := tb.str(`document.getElementById('who').textContent`); !strings.Contains(who, "with a user token") || !strings.Contains(who, "can manage webhooks") {
 		t.Fatalf("header: %q", who)
 	}
@@ -75,6 +78,7 @@ func TestConsoleAdminWorkflow(t *testing.T) {
 	taskID := uuid.NewString()
 	h.ingest(taskID, `{"storage_key":"tasks/<b>&amp;</b>/out.png","image_count":1}`)
 	tb.waitJS("the delivery to show as succeeded", `document.querySelector('.log tbody tr .badge')?.textContent === 'succeeded'`)
+	tb.waitJS("the summary's last delivery time", `[...document.querySelectorAll('main .details dt')].find(dt => dt.textContent === 'Last successful delivery').nextElementSibling.textContent.endsWith('UTC')`)
 	tb.do(clickCSS("main input[name=auto_refresh]"))
 	if row := tb.str(`document.querySelector('.log tbody tr').textContent`); !strings.Contains(row, taskID) || !strings.Contains(row, "HTTP 200") {
 		t.Fatalf("delivery row: %q", row)
@@ -191,6 +195,9 @@ func TestConsoleAdminWorkflow(t *testing.T) {
 	tb.click("//main", "Delete")
 	tb.waitJS("the delete dialog", `document.querySelector('dialog[open]')`)
 	tb.shot("14-delete-confirm")
+	if focused := tb.str(`document.activeElement.textContent`); focused != "Cancel" {
+		t.Fatalf("the delete dialog opens with focus on %q, want Cancel", focused)
+	}
 	tb.do(pressKey("\x1b"))
 	tb.waitJS("the dialog to close", `!document.querySelector('dialog')`)
 	if status, _ := h.call(h.skKey, "GET", "/api/v1/webhooks/"+webhookID, nil); status != http.StatusOK {
@@ -318,6 +325,11 @@ func TestConsoleRendersHostileValuesAsText(t *testing.T) {
 	if n := tb.str(`document.querySelectorAll('main img, main svg, main script').length`); n != "0" {
 		t.Fatalf("%s elements were made from API values", n)
 	}
+	// And the browser enforces it: with Trusted Types required by the CSP,
+	// a string assigned to an HTML sink throws instead of being parsed.
+	if got := tb.str(`(() => { try { document.createElement('div').innerHTML = '<b>x</b>'; return 'parsed'; } catch (e) { return e.name; } })()`); got != "TypeError" {
+		t.Fatalf("assigning markup to innerHTML: %s, want a TypeError from Trusted Types", got)
+	}
 	// The cleanup checks that no dialog opened and no error was logged.
 }
 
@@ -361,6 +373,18 @@ func TestConsoleShowsCredentialErrors(t *testing.T) {
 	if n := tb.notice(); !strings.Contains(n, "revoked") {
 		t.Fatalf("revoked key: %q", n)
 	}
+
+	// hookd gone: the page says so, keeps the credential and offers a retry.
+	h.createWebhook("Payments", "/ok")
+	tb.signIn(h.skKey, "")
+	tb.waitHeading("Webhooks")
+	h.stop()
+	tb.click("//main", "Payments")
+	tb.waitHeading("This page could not be loaded")
+	if n := tb.notice(); !strings.Contains(n, "hookd did not answer") || !tb.hasControl("Try again") || tb.str(`sessionStorage.length`) != "1" {
+		t.Fatalf("unreachable hookd: %q", tb.pageText())
+	}
+	tb.shot("23-error-unreachable")
 }
 
 // Recover failed deliveries since a time: the count hookd reports, at most

@@ -153,6 +153,7 @@ type hookd struct {
 	skKey       string
 	viewerKey   string
 	rcv         *receiver
+	stop        func() // SIGTERM, and wait for the exit
 }
 
 func startHookd(t *testing.T) *hookd {
@@ -197,14 +198,20 @@ func startHookd(t *testing.T) *hookd {
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait(); pw.Close() }()
+	var stopOnce sync.Once
+	h.stop = func() {
+		stopOnce.Do(func() {
+			_ = cmd.Process.Signal(os.Interrupt)
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				_ = cmd.Process.Kill()
+				<-done
+			}
+		})
+	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
+		h.stop()
 		if t.Failed() {
 			logMu.Lock()
 			t.Logf("hookd logs:\n%s", logs.String())
@@ -220,6 +227,7 @@ func startHookd(t *testing.T) *hookd {
 		}
 		select {
 		case err := <-done:
+			done <- err // for stop
 			t.Fatalf("hookd exited: %v\n%s", err, logs.String())
 		default:
 		}

@@ -122,18 +122,27 @@ function show(current, flash, view) {
   document.title = heading ? `${heading.textContent} · hookd console` : 'hookd console';
 }
 
-async function boot() {
+// resume checks the credential kept in this tab, if any. A credential hookd
+// refuses is forgotten with the reason shown; when hookd does not answer,
+// the credential is kept and the page offers to try again.
+async function resume() {
   const stored = loadStored();
   if (stored) {
     try {
       app.session = await signIn(stored.token, stored.teamId);
     } catch (err) {
+      if (err.status === 0) {
+        fill(main, ...pageTitle('hookd is not reachable'), notice('error', describe(err)),
+          h('p', {}, h('button', { type: 'button', on: { click: resume } }, 'Try again')));
+        main.querySelector('h1').focus();
+        return;
+      }
       forget();
       app.flash = { kind: 'error', text: describe(err) };
     }
   }
-  window.addEventListener('hashchange', render);
   render();
 }
 
-boot();
+window.addEventListener('hashchange', () => { if (app.session || !loadStored()) render(); });
+resume();

@@ -13,22 +13,32 @@ const PER_PAGE = 20;
 export async function webhookView(app, [id], query) {
   const { webhook } = await loadWebhook(app, id);
   const outcome = h('div', { class: 'outcome' }); // results of the actions
-  const parts = [
-    ...pageTitle(webhook.display_name, [['Webhooks', '#/webhooks']]),
-    details([
-      ['Status', statusBadge(webhook.webhook_status)],
-      ['Endpoint URL', h('span', { class: 'url' }, webhook.webhook_url)],
-      ['Events', webhook.webhook_events.map((e) => h('code', { class: 'event' }, e))],
-      ['Created', fmtTime(webhook.created_at)],
-      ['Last successful delivery', webhook.last_delivered_at ? fmtTime(webhook.last_delivered_at) : 'never'],
-      ['Webhook ID', code(webhook.id)],
-    ]),
-  ];
+  const summary = h('div', {}, summaryDetails(webhook));
+  // When the log reloads, so does the summary (its last delivery time).
+  const refreshSummary = async () => {
+    try {
+      fill(summary, summaryDetails((await loadWebhook(app, id)).webhook));
+    } catch {
+      // the log shows the error of the same request
+    }
+  };
+  const parts = [...pageTitle(webhook.display_name, [['Webhooks', '#/webhooks']]), summary];
   if (app.session.canManage) {
     parts.push(actions(app, webhook, outcome), outcome, recoverForm(app, webhook));
   }
-  parts.push(deliveryLog(app, webhook, query));
+  parts.push(deliveryLog(app, webhook, query, refreshSummary));
   return parts;
+}
+
+function summaryDetails(webhook) {
+  return details([
+    ['Status', statusBadge(webhook.webhook_status)],
+    ['Endpoint URL', h('span', { class: 'url' }, webhook.webhook_url)],
+    ['Events', webhook.webhook_events.map((e) => h('code', { class: 'event' }, e))],
+    ['Created', fmtTime(webhook.created_at)],
+    ['Last successful delivery', webhook.last_delivered_at ? fmtTime(webhook.last_delivered_at) : 'never'],
+    ['Webhook ID', code(webhook.id)],
+  ]);
 }
 
 // actions are the admin's buttons; each reports into outcome.
@@ -134,9 +144,10 @@ function recoverForm(app, webhook) {
     return busy(submit, async () => {
       try {
         const { recovered_count: n } = await app.api('POST', `/api/v1/webhooks/${webhook.id}/deliveries/recover`, { body });
-        fill(result, notice('ok', n === 0
-          ? 'No failed deliveries to recover in that window.'
-          : `Recovered ${n} failed ${n === 1 ? 'delivery' : 'deliveries'}: each is being sent again as a new delivery.`));
+        let text = `Recovered ${n} failed deliveries: each is being sent again as a new delivery.`;
+        if (n === 0) text = 'No failed deliveries to recover in that window.';
+        if (n === 1) text = 'Recovered 1 failed delivery: it is being sent again as a new delivery.';
+        fill(result, notice('ok', text));
         document.dispatchEvent(new Event('hookd:deliveries-changed'));
       } catch (err) {
         if (!app.failed(err)) fill(result, notice('error', describe(err)));
@@ -156,7 +167,7 @@ function recoverForm(app, webhook) {
 // deliveryLog is the filterable, paged list of deliveries. Its filters live
 // in the address (so Back and reload keep them) but changing them redraws
 // only this section, so keyboard focus stays where it was.
-function deliveryLog(app, webhook, query) {
+function deliveryLog(app, webhook, query, onReload) {
   const titleId = uid('log');
   const state = {
     status: STATUSES.includes(query.get('status')) ? query.get('status') : '',
@@ -184,8 +195,10 @@ function deliveryLog(app, webhook, query) {
     history.replaceState(null, '', webhookHref(webhook.id) + (qs ? `?${qs}` : ''));
   };
 
+  let loads = 0;
   const load = async () => {
     keepInAddress();
+    if (loads++ > 0) onReload();
     results.setAttribute('aria-busy', 'true');
     try {
       const data = await app.api('GET', `/api/v1/webhooks/${webhook.id}/deliveries`, {
