@@ -128,8 +128,8 @@ func TestThePageCarriesTheUserAgentEscaped(t *testing.T) {
 func TestSourcesUseNoInlineCodeAndNoMarkupSinks(t *testing.T) {
 	forbidden := map[string]*regexp.Regexp{
 		"index.html": regexp.MustCompile(`(?i)<script(?:\s[^>]*)?>\s*[^<\s]|<script(?:(?:\s+(?:type|async|defer)(?:="[^"]*")?)*)\s*>|<style|\sstyle=|\son[a-z]+=|javascript:`),
-		".js": regexp.MustCompile(`innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function|setAttribute\(\s*['"](?:style|on)|\.style\.|javascript:|createContextualFragment|DOMParser|srcdoc`),
-		".css": regexp.MustCompile(`(?i)@import|url\(\s*['"]?(?:https?:)?//`),
+		".js":        regexp.MustCompile(`innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function|setAttribute\(\s*['"](?:style|on)|\.style\.|javascript:|createContextualFragment|DOMParser|srcdoc`),
+		".css":       regexp.MustCompile(`(?i)@import|url\(\s*['"]?(?:https?:)?//`),
 	}
 	for _, name := range embeddedFiles(t) {
 		re := forbidden[name]
