@@ -47,9 +47,22 @@ type tab struct {
 	ctx     context.Context
 	base    string
 	width   int64
-	mu      sync.Mutex
-	dialogs []string
-	errors  []string
+	mu       sync.Mutex
+	dialogs  []string
+	errors   []string
+	expected []string      // console errors a test provokes on purpose
+	flushed  chan struct{} // the flush marker came through the console
+}
+
+// flushMarker is logged at the end of a test; the console's messages keep
+// their order, so once it arrives every earlier message has been seen.
+const flushMarker = "hookd-console-test-flush"
+
+// expectConsoleError accepts console errors that contain s.
+func (tb *tab) expectConsoleError(s string) {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	tb.expected = append(tb.expected, s)
 }
 
 const desktopWidth, desktopHeight, mobileWidth = 1280, 900, 375
@@ -75,7 +88,7 @@ func newTab(t *testing.T, base string) *tab {
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	t.Cleanup(func() { cancel(); cancelAlloc() })
-	tb := &tab{t: t, ctx: ctx, base: base, width: desktopWidth}
+	tb := &tab{t: t, ctx: ctx, base: base, width: desktopWidth, flushed: make(chan struct{}, 1)}
 
 	if err := chromedp.Do(ctx); err != nil { // starts the browser
 		t.Fatalf("starting Chromium %s: %v", exe, err)
@@ -98,6 +111,10 @@ func newTab(t *testing.T, base string) *tab {
 			if err != nil {
 				return
 			}
+			if m.Type == chromedp.ConsoleLog && m.Text == flushMarker {
+				tb.flushed <- struct{}{}
+				continue
+			}
 			// A failed API call shows up as a network error in the log;
 			// the console handles those answers itself.
 			if m.IsException() || (m.Type == chromedp.ConsoleError && m.Source != "network") {
@@ -108,9 +125,24 @@ func newTab(t *testing.T, base string) *tab {
 		}
 	}()
 	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`console.log(`+jsString(flushMarker)+`)`)); err == nil {
+			select {
+			case <-tb.flushed:
+			case <-ctx.Done():
+				t.Errorf("the browser console did not deliver the flush marker")
+			}
+		}
 		tb.mu.Lock()
 		defer tb.mu.Unlock()
+	errors:
 		for _, e := range tb.errors {
+			for _, x := range tb.expected {
+				if strings.Contains(e, x) {
+					continue errors
+				}
+			}
 			t.Errorf("browser console: %s", e)
 		}
 		for _, d := range tb.dialogs {

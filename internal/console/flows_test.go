@@ -326,7 +326,9 @@ func TestConsoleRendersHostileValuesAsText(t *testing.T) {
 		t.Fatalf("%s elements were made from API values", n)
 	}
 	// And the browser enforces it: with Trusted Types required by the CSP,
-	// a string assigned to an HTML sink throws instead of being parsed.
+	// a string assigned to an HTML sink throws instead of being parsed (and
+	// the browser logs the violation).
+	tb.expectConsoleError("requires 'TrustedHTML' assignment")
 	if got := tb.str(`(() => { try { document.createElement('div').innerHTML = '<b>x</b>'; return 'parsed'; } catch (e) { return e.name; } })()`); got != "TypeError" {
 		t.Fatalf("assigning markup to innerHTML: %s, want a TypeError from Trusted Types", got)
 	}

@@ -158,6 +158,7 @@ type hookd struct {
 
 func startHookd(t *testing.T) *hookd {
 	t.Helper()
+	findChromium(t) // skip or fail before paying for hookd
 	bin, err := buildOnce()
 	if err != nil {
 		t.Fatal(err)
