@@ -43,10 +43,10 @@ func findChromium(t *testing.T) string {
 // violation included), and counts JavaScript dialogs: the console never
 // opens one, so a dialog means injected script ran.
 type tab struct {
-	t       *testing.T
-	ctx     context.Context
-	base    string
-	width   int64
+	t        *testing.T
+	ctx      context.Context
+	base     string
+	width    int64
 	mu       sync.Mutex
 	dialogs  []string
 	errors   []string
