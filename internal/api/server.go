@@ -2,8 +2,8 @@
 // key callers), the task-event ingest (/internal/v1, its own token) and the
 // unauthenticated probes, plus the web console's page and assets under
 // /console/ (a browser client of the management API, not part of it).
-// Handlers are thin: parse, authorize, call the store
-// or the ingest service, write. Every error leaves through writeError, so
+// Handlers are thin: parse, authorize, call the store or the ingest service,
+// write. Every error leaves through writeError, so
 // every status code, 404 and 405 included, uses the SPEC's JSON envelope.
 package api
 
