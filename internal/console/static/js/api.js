@@ -16,7 +16,7 @@ export const isUUID = (s) => UUID_RE.test(s);
 // needs the team sent alongside.
 export const isKey = (token) => /^(sk|dk)-/.test(token);
 
-export function credentialKind(token) {
+function credentialKind(token) {
   if (token.startsWith('sk-')) return 'an integration key';
   if (token.startsWith('dk-')) return 'a device key';
   return 'a user token';

@@ -30,7 +30,7 @@ export function h(tag, props = {}, ...children) {
 }
 
 // append adds children to el; strings and numbers become text nodes.
-export function append(el, children) {
+function append(el, children) {
   for (const child of [children].flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));

@@ -30,10 +30,6 @@ export function notice(kind, ...content) {
   return h('p', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, content);
 }
 
-export function errorNotice(err) {
-  return notice('error', describe(err));
-}
-
 // fmtTime shows an API timestamp (RFC 3339, UTC) as "2026-02-16 09:00:00 UTC".
 export function fmtTime(ts) {
   if (!ts) return '—';

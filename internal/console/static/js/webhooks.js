@@ -3,7 +3,7 @@ import { h } from './dom.js';
 import { ApiError } from './api.js';
 import { field } from './ui.js';
 
-export const EVENTS = ['task.completed', 'task.failed'];
+const EVENTS = ['task.completed', 'task.failed'];
 
 // loadWebhook returns a webhook without its secret, and the secret apart
 // (null for read-only callers) so that no view renders it by accident.
