@@ -239,6 +239,9 @@ func TestRoutesMatchOpenAPI(t *testing.T) {
 	served := map[string]bool{}
 	for _, r := range apiRoutes() {
 		served[r] = true
+		if notInOpenAPI[r] {
+			continue
+		}
 		if !spec[r] {
 			t.Errorf("route %s is served but not in api/openapi.yaml", r)
 		}

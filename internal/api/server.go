@@ -1,7 +1,9 @@
 // Package api is hookd's HTTP surface: the management API (/api/v1, JWT or
 // key callers), the task-event ingest (/internal/v1, its own token) and the
-// unauthenticated probes. Handlers are thin: parse, authorize, call the store
-// or the ingest service, write. Every error leaves through writeError, so
+// unauthenticated probes, plus the web console's page and assets under
+// /console/ (a browser client of the management API, not part of it).
+// Handlers are thin: parse, authorize, call the store or the ingest service,
+// write. Every error leaves through writeError, so
 // every status code, 404 and 405 included, uses the SPEC's JSON envelope.
 package api
 
@@ -12,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hookd/hookd/internal/auth"
+	"github.com/hookd/hookd/internal/console"
 	"github.com/hookd/hookd/internal/ingest"
 	"github.com/hookd/hookd/internal/netguard"
 	"github.com/hookd/hookd/internal/secretbox"
@@ -31,8 +34,11 @@ type Server struct {
 	IngestToken string
 	Waker       Waker
 	Metrics     http.Handler // GET /metrics; nil: 404
+	UserAgent   string       // the deliveries' User-Agent, shown by the console
 	Logger      *slog.Logger
 	Now         func() time.Time
+
+	console *console.Pages
 }
 
 // Route is one method and path pattern of the API.
@@ -44,6 +50,7 @@ const (
 	public access = iota
 	management
 	ingestAPI
+	browser // the console: public files; the page itself signs in to the API
 )
 
 type route struct {
@@ -76,10 +83,13 @@ func (s *Server) routes() []route {
 
 		{"POST", "/internal/v1/task-events", ingestAPI, s.ingestOne},
 		{"POST", "/internal/v1/task-events/batch", ingestAPI, s.ingestBatch},
+
+		{"GET", console.Prefix, browser, s.serveConsole},
 	}
 }
 
-// Routes lists every route the server registers (for the OpenAPI drift test).
+// Routes lists every route the server registers (for the OpenAPI drift test,
+// which expects all of them in api/openapi.yaml except the console's).
 func Routes() []Route {
 	var out []Route
 	for _, rt := range (&Server{}).routes() {
@@ -96,6 +106,7 @@ func (s *Server) Handler() http.Handler {
 	if s.Now == nil {
 		s.Now = time.Now
 	}
+	s.console = console.MustNew(console.Config{UserAgent: s.UserAgent})
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
 		mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
