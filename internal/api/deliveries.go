@@ -166,7 +166,7 @@ func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request, p auth.Prin
 }
 
 func testEvent(teamID uuid.UUID, now time.Time) (store.NewEvent, error) {
-	eventID, err := uuid.NewV7()
+	eventID, err := store.NewID(now)
 	if err != nil {
 		return store.NewEvent{}, err
 	}

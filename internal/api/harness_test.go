@@ -27,6 +27,9 @@ import (
 
 const ingestToken = "ingest-token-for-tests"
 
+// testRetention is the API's --retention in these tests.
+const testRetention = 24 * time.Hour
+
 var jwtSecret = []byte("test-jwt-secret-0123456789abcdef")
 
 // backends runs fn once per store: SQLite always, PostgreSQL when
@@ -84,7 +87,7 @@ func newEnv(t *testing.T, st store.Store) *env {
 	e := &env{t: t, st: st, box: box, spec: openapitest.Load(t), now: time.Now().UTC().Truncate(time.Second)}
 	srv := &api.Server{
 		Store: st, Auth: &auth.Authenticator{Dir: st, JWT: verifier}, Box: box, Policy: policy,
-		Ingest: &ingest.Service{Store: st}, IngestToken: ingestToken,
+		Ingest: &ingest.Service{Store: st}, IngestToken: ingestToken, Retention: testRetention,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	e.srv = httptest.NewServer(srv.Handler())

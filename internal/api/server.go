@@ -24,6 +24,10 @@ import (
 // Waker is told when new deliveries may be due (the delivery engine).
 type Waker interface{ Wake() }
 
+// RecoveryWaker is told when a recover call was accepted (the delivery
+// engine creates the redeliveries).
+type RecoveryWaker interface{ WakeRecoveries() }
+
 // Server holds what the handlers need.
 type Server struct {
 	Store       store.Store
@@ -33,10 +37,14 @@ type Server struct {
 	Ingest      *ingest.Service
 	IngestToken string
 	Waker       Waker
-	Metrics     http.Handler // GET /metrics; nil: 404
-	UserAgent   string       // the deliveries' User-Agent, shown by the console
-	Logger      *slog.Logger
-	Now         func() time.Time
+	Recoveries  RecoveryWaker // optional
+	// Retention is how long deliveries are kept (--retention): a recover
+	// window may not start before it. Zero or less: no limit.
+	Retention time.Duration
+	Metrics   http.Handler // GET /metrics; nil: 404
+	UserAgent string       // the deliveries' User-Agent, shown by the console
+	Logger    *slog.Logger
+	Now       func() time.Time
 
 	console *console.Pages
 }
@@ -75,6 +83,7 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/webhooks/{webhookId}/deliveries", management, s.listDeliveries},
 		{"GET", "/api/v1/webhooks/{webhookId}/deliveries/{deliveryId}", management, s.getDelivery},
 		{"POST", "/api/v1/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver", management, s.redeliver},
+		{"POST", "/api/v1/webhooks/{webhookId}/deliveries/recover", management, s.recoverDeliveries},
 		{"POST", "/api/v1/webhooks/{webhookId}/test", management, s.testWebhook},
 
 		{"POST", "/api/v1/credentials", management, s.createCredential},

@@ -87,6 +87,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	srv := &api.Server{
 		Store: st, Auth: &auth.Authenticator{Dir: st, JWT: verifier}, Box: keys.Box, Policy: policy,
 		Ingest: &ingest.Service{Store: st, Engine: engine}, IngestToken: cfg.IngestToken, Waker: engine,
+		Recoveries: engine, Retention: cfg.Retention,
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), UserAgent: UserAgent(), Logger: log,
 	}
 	httpServer := &http.Server{
