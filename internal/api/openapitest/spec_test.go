@@ -46,6 +46,7 @@ func TestRoutesListsEveryOperationSorted(t *testing.T) {
 		{"GET", "/api/v1/webhooks/{webhookId}"},
 		{"PUT", "/api/v1/webhooks/{webhookId}"},
 		{"GET", "/api/v1/webhooks/{webhookId}/deliveries"},
+		{"POST", "/api/v1/webhooks/{webhookId}/deliveries/recover"},
 		{"GET", "/api/v1/webhooks/{webhookId}/deliveries/{deliveryId}"},
 		{"POST", "/api/v1/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver"},
 		{"POST", "/api/v1/webhooks/{webhookId}/rotate-secret"},
