@@ -44,7 +44,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.Batch, "batch", benchrun.DefaultBatch, "events per ingest request (at most 1000)")
 	fs.IntVar(&o.IngestConcurrency, "ingest-concurrency", benchrun.DefaultIngestConc, "ingest requests in flight")
 	fs.DurationVar(&o.Timeout, "timeout", benchrun.DefaultTimeout, "bound on each scenario")
-	fs.StringVar(&o.PprofDir, "pprof", "", "directory for a CPU and a heap profile per scenario (runs hookd in-process)")
+	fs.StringVar(&o.PprofDir, "pprof", "", "directory for a CPU profile of hookd per scenario (hookd serve --cpu-profile; in-process: also this process's CPU and heap)")
 	asJSON := fs.Bool("json", false, "print the whole report as one JSON document at the end instead of a table")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -15,7 +15,6 @@ func TestBenchFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"--receiver-http", "3"},
 		{"--in-process", "--hookd-bin", "/bin/true"},
-		{"--pprof", t.TempDir(), "--hookd-bin", "/bin/true"},
 		{"--hookd-bin", "/no/such/hookd"},
 		{"--scenario", "nope"},
 		{"--events", "-1"},

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -35,6 +37,13 @@ func UserAgent() string { return "hookd/" + Version }
 func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan<- string) error {
 	if err := cfg.Validate(true); err != nil {
 		return err
+	}
+	if cfg.CPUProfile != "" {
+		stop, err := startCPUProfile(cfg.CPUProfile)
+		if err != nil {
+			return fmt.Errorf("--cpu-profile: %w", err)
+		}
+		defer stop()
 	}
 	schedule, err := delivery.ParseSchedule(cfg.RetrySchedule)
 	if err != nil {
@@ -144,4 +153,18 @@ func storeKind(cfg *config.Config) string {
 		return "postgres"
 	}
 	return "sqlite:" + cfg.DataDir
+}
+
+// startCPUProfile profiles the process until the returned function runs
+// (at the end of Serve).
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

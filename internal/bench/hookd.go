@@ -78,7 +78,11 @@ func (s storeSetup) storeFlags() []string {
 
 // serveFlags are `hookd serve`'s flags for the bench; the same in both modes.
 func (env *environment) serveFlags(s storeSetup, opts hookdOptions, addr string) []string {
-	return append(s.storeFlags(),
+	var extra []string
+	if env.profileBase != "" {
+		extra = []string{"--cpu-profile", env.profileBase + ".hookd.cpu.pprof"}
+	}
+	return append(append(s.storeFlags(), extra...),
 		"--addr", addr,
 		"--ingest-token", s.ingestToken,
 		"--allow-cidr", "127.0.0.0/8",

@@ -62,9 +62,12 @@ type Options struct {
 	Batch             int           // events per ingest request (default 500)
 	IngestConcurrency int           // ingest requests in flight (default 4)
 	Timeout           time.Duration // bound on each scenario (default 15m)
-	PprofDir          string        // when set: a CPU and a heap profile per scenario (implies InProcess)
-	Progress          io.Writer     // progress lines; nil prints none
-	Log               io.Writer     // hookd's and the receiver's warnings; nil discards them
+	// PprofDir, when set: a CPU profile of hookd per scenario (the child is
+	// started with --cpu-profile, which needs a hookd that has the flag) and,
+	// in-process, a CPU and a heap profile of this whole process.
+	PprofDir string
+	Progress io.Writer // progress lines; nil prints none
+	Log      io.Writer // hookd's and the receiver's warnings; nil discards them
 	// Table, when set, gets the table's header when the run starts, each
 	// scenario's row as soon as the scenario ends, and the notes at the end.
 	Table   io.Writer
@@ -131,11 +134,6 @@ func (o *Options) fill() error {
 		return fmt.Errorf("bench: receiver HTTP version %q (want %s or %s)", o.ReceiverHTTP, ReceiverHTTP11, ReceiverHTTP2)
 	case o.InProcess && o.HookdBin != "":
 		return errors.New("bench: a hookd binary runs as a child process; it cannot be combined with in-process mode")
-	case o.PprofDir != "" && o.HookdBin != "":
-		return errors.New("bench: profiles are taken in this process (in-process mode); they cannot be combined with a hookd binary")
-	}
-	if o.PprofDir != "" {
-		o.InProcess = true // a child cannot be profiled from here
 	}
 	if !o.InProcess && o.HookdBin == "" {
 		exe, err := os.Executable()
@@ -278,6 +276,21 @@ type environment struct {
 	workers     int // hookd's --workers
 	log         io.Writer
 	ceilings    map[int]float64 // deliveries/s of this run's ceiling, by client count
+	// profileBase names the current scenario's hookd CPU profile (child
+	// mode with PprofDir); "" when none is taken.
+	profileBase string
+}
+
+// profilePath is the file-name stem of a scenario's profiles.
+func (env *environment) profilePath(name string, clients int) string {
+	store := "sqlite"
+	if env.postgresURL != "" {
+		store = "postgres"
+	}
+	if clients > 0 {
+		name += "-" + strconv.Itoa(clients)
+	}
+	return filepath.Join(env.opts.PprofDir, name+"-"+store)
 }
 
 // Run runs the selected scenarios in order and returns their figures. The
@@ -436,14 +449,11 @@ func (env *environment) profile(name string, clients int) (func() error, error) 
 	if env.opts.PprofDir == "" {
 		return func() error { return nil }, nil
 	}
-	store := "sqlite"
-	if env.postgresURL != "" {
-		store = "postgres"
+	if !env.opts.InProcess {
+		env.profileBase = env.profilePath(name, clients)
+		return func() error { env.profileBase = ""; return nil }, os.MkdirAll(env.opts.PprofDir, 0o755)
 	}
-	if clients > 0 {
-		name += "-" + strconv.Itoa(clients)
-	}
-	base := filepath.Join(env.opts.PprofDir, name+"-"+store)
+	base := env.profilePath(name, clients)
 	if err := os.MkdirAll(env.opts.PprofDir, 0o755); err != nil {
 		return nil, err
 	}

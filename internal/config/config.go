@@ -31,6 +31,7 @@ type Config struct {
 	WebhookConcurrency int
 	Workers            int
 	LogLevel           string
+	CPUProfile         string
 }
 
 // ListFlag is a repeatable flag; its environment variable is comma-separated.
@@ -72,6 +73,7 @@ func Register(fs *flag.FlagSet, serve bool) *Config {
 	fs.DurationVar(&c.Retention, "retention", 720*time.Hour, "how long events, deliveries and attempts are kept")
 	fs.IntVar(&c.WebhookConcurrency, "webhook-concurrency", 16, "attempts in flight per webhook")
 	fs.IntVar(&c.Workers, "workers", 256, "attempts in flight in all")
+	fs.StringVar(&c.CPUProfile, "cpu-profile", "", "diagnostics: write a Go CPU profile of the whole run to this file")
 	return c
 }
 

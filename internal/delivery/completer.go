@@ -38,22 +38,33 @@ const (
 	recordTriesAtShutdown = 5
 )
 
-// batchCompleter writes outcomes in batches from one goroutine: whatever
-// waits when the previous RecordOutcomes returns goes into the next, so a
-// busy engine shares one transaction (and one flush) among many attempts.
+// outcomeLinger is how long the completer lets a batch fill before it writes
+// it. A commit costs the store far more than a row (on SQLite, writing the
+// dirty pages to the WAL is most of it), and nothing waits for an outcome
+// to be written — the attempt's slot is free as soon as it ends — so a few
+// milliseconds buy batches of dozens of outcomes per commit under load.
+const outcomeLinger = 5 * time.Millisecond
+
+// batchCompleter writes outcomes in batches from one goroutine: it takes
+// what arrives within outcomeLinger of the first outcome (up to
+// maxOutcomeBatch) into one RecordOutcomes call, so a busy engine shares one
+// transaction (and one flush) among many attempts.
 type batchCompleter struct {
-	e  *Engine
-	in chan finished
+	e      *Engine
+	in     chan finished
+	linger time.Duration
 }
 
-func newBatchCompleter(e *Engine, capacity int) *batchCompleter {
-	return &batchCompleter{e: e, in: make(chan finished, capacity)}
+func newBatchCompleter(e *Engine, capacity int, linger time.Duration) *batchCompleter {
+	return &batchCompleter{e: e, in: make(chan finished, capacity), linger: linger}
 }
 
 func (c *batchCompleter) complete(f finished) { c.in <- f }
 
 func (c *batchCompleter) run(stop <-chan struct{}) {
 	batch := make([]finished, 0, maxOutcomeBatch)
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
 	for {
 		select {
 		case f := <-c.in:
@@ -77,15 +88,19 @@ func (c *batchCompleter) run(stop <-chan struct{}) {
 				c.e.record(batch)
 			}
 		}
+		linger.Reset(c.linger)
 	collect:
 		for len(batch) < maxOutcomeBatch {
 			select {
 			case f := <-c.in:
 				batch = append(batch, f)
-			default:
+			case <-linger.C:
 				break collect
+			case <-stop:
+				break collect // the drain above takes the rest
 			}
 		}
+		linger.Stop()
 		c.e.record(batch)
 	}
 }

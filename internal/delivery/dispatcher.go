@@ -98,13 +98,9 @@ func (e *Engine) leaseRound(ctx context.Context, m *membership) (time.Duration, 
 	if len(res.Deliveries) >= free {
 		return 0, nil // cut by the limit: more may be due
 	}
-	if r.refused {
-		// Lanes filled during the round; the next one skips them, so due
-		// work of other webhooks behind them is reached at once.
-		if free2, full2 := e.lanes.room(); free2 > 0 && len(full2) > len(full) {
-			return 0, nil
-		}
-	}
+	// A lane that filled during the round (refusals) wakes the dispatcher
+	// again once it has room; leasing again at once would only walk past its
+	// backlog to find nothing.
 	wait := e.pollEvery
 	if res.NextDue != nil {
 		switch until := res.NextDue.Sub(e.now()); {

@@ -174,8 +174,12 @@ func New(q Queue, cfg Config) (*Engine, error) {
 		},
 	}
 	e.failing.every = failingLogEvery
-	e.done = newBatchCompleter(e, cfg.Workers)
-	e.lanes = newLanes(cfg.Workers, cfg.PerWebhook, cfg.PerWebhook, e.signal, func(n int) { m.slots.Set(float64(n)) })
+	e.done = newBatchCompleter(e, 2*max(cfg.Workers, maxOutcomeBatch), outcomeLinger)
+	// Each lane may hold twice its slots in leased deliveries ahead of them,
+	// and asks for more when half of that window is free: enough slack that
+	// a lease round (one commit) never leaves a slot idle, and rounds that
+	// lease a lane's worth of rows at a time.
+	e.lanes = newLanes(cfg.Workers, cfg.PerWebhook, 2*cfg.PerWebhook, e.signal, func(n int) { m.slots.Set(float64(n)) })
 	return e, nil
 }
 

@@ -81,8 +81,8 @@ func TestIngestLeaseDispatch(t *testing.T) {
 			t.Fatalf("delivery %s, want succeeded", d.Status)
 		}
 
-		// Four events at once for a lane of one slot and a window of one:
-		// two leased (one sent, one waiting in the window), two waiting in
+		// Four events at once for a lane of one slot and a window of two:
+		// three leased (one sent, two waiting in the window), one waiting in
 		// the store, delivered one at a time as the slot frees.
 		req = eng.IngestLease()
 		res = ingestWith(t, st, events(t, e.team, 4), store.IngestOptions{Lease: req})
@@ -91,8 +91,8 @@ func TestIngestLeaseDispatch(t *testing.T) {
 			leased = append(leased, r.Leased...)
 		}
 		eng.Dispatch(req, leased)
-		if len(leased) != 2 {
-			t.Fatalf("ingest leased %d deliveries into a lane of 1+1, want 2", len(leased))
+		if len(leased) != 3 {
+			t.Fatalf("ingest leased %d deliveries into a lane of 1+2, want 3", len(leased))
 		}
 		eng.Wake()
 		waitFor(t, 5*time.Second, "all five deliveries", func() bool {

@@ -9,9 +9,13 @@ import (
 )
 
 // lanes schedules attempts. Each webhook has a lane of perHook slots (attempts
-// in flight) and a window of up to window deliveries leased ahead of them;
-// the process runs at most maxRunning attempts in all and holds at most
-// maxHeld deliveries (running or waiting) in all.
+// in flight) and a window of up to window deliveries leased ahead of them.
+// The process runs at most maxRunning attempts in all. Places are reserved
+// in two budgets: a lane's first perHook places are slot places (at most
+// maxSlotPlaces in all: the running attempts plus as many waiting for a
+// free worker), the rest window places (at most maxWindow in all). A lane
+// whose endpoint hangs can therefore fill its own slots and a share of the
+// windows, never the places another webhook needs to run at all.
 //
 // A delivery is leased only after a reservation (reserve, called by Admit
 // inside the store's lease transaction), so nothing is leased that has no
@@ -26,18 +30,25 @@ type lanes struct {
 	maxRunning int
 	perHook    int
 	window     int
-	maxHeld    int
+	maxWindow  int
+	// maxSlotPlaces bounds slot places: twice maxRunning, so that when every
+	// worker is busy as many lanes' deliveries can wait their turn.
+	maxSlotPlaces int
 
 	running int // attempts in flight
 	held    int // reservations: running, waiting in a window, or being leased
-	hooks   map[uuid.UUID]*lane
+	// slotHeld and windowHeld split held: each lane's first perHook places
+	// are slot places, the rest window places.
+	slotHeld, windowHeld int
+	hooks                map[uuid.UUID]*lane
 	// waiting are lanes with deliveries ready and a free lane slot, kept back
 	// only by maxRunning, oldest first.
 	waiting []*lane
-	// starved is set when a reservation was refused for lack of room in all;
-	// the dispatcher is woken once a quarter of maxHeld is free again.
-	starved bool
-	wake    func()
+	// slotStarved and windowStarved are set when a reservation was refused
+	// for lack of slot or window places in all; the dispatcher is woken once
+	// some are free again.
+	slotStarved, windowStarved bool
+	wake                       func()
 	// onChange reports the reservations held, for the metrics.
 	onChange func(held int)
 }
@@ -49,8 +60,9 @@ type lane struct {
 	held    int
 	ready   []store.LeasedDelivery // leased, waiting for a slot, oldest first
 	waiting bool                   // in lanes.waiting
-	// starved: a reservation was refused because the lane was full; the
-	// dispatcher is woken once half the window is free again.
+	// starved: a reservation for this lane was refused (it was full, or a
+	// budget in all was); the dispatcher is woken once it holds no more than
+	// its slots and half its window, so one lease round refills many places.
 	starved bool
 }
 
@@ -59,11 +71,23 @@ func newLanes(maxRunning, perHook, window int, wake func(), onChange func(int)) 
 		maxRunning: maxRunning,
 		perHook:    perHook,
 		window:     window,
-		maxHeld:    maxRunning + max(maxRunning/2, perHook),
-		hooks:      make(map[uuid.UUID]*lane),
+		maxWindow:     maxRunning,
+		maxSlotPlaces: 2 * maxRunning,
+		hooks:         make(map[uuid.UUID]*lane),
 		wake:       wake,
 		onChange:   onChange,
 	}
+}
+
+// adjustLocked changes ln's reservations by delta and keeps the totals.
+func (l *lanes) adjustLocked(ln *lane, delta int) {
+	slotBefore := min(ln.held, l.perHook)
+	ln.held += delta
+	slotAfter := min(ln.held, l.perHook)
+	l.held += delta
+	l.slotHeld += slotAfter - slotBefore
+	l.windowHeld += delta - (slotAfter - slotBefore)
+	l.onChange(l.held)
 }
 
 func (l *lanes) laneLocked(id uuid.UUID) *lane {
@@ -91,14 +115,16 @@ func (l *lanes) reserve(webhook uuid.UUID) bool {
 	case ln.held >= l.perHook+l.window:
 		ln.starved = true
 		return false
-	case l.held >= l.maxHeld:
-		l.starved = true
-		l.dropIfIdleLocked(ln)
+	case ln.held < l.perHook && l.slotHeld >= l.maxSlotPlaces:
+		l.slotStarved = true
+		ln.starved = true
+		return false
+	case ln.held >= l.perHook && l.windowHeld >= l.maxWindow:
+		l.windowStarved = true
+		ln.starved = true
 		return false
 	}
-	ln.held++
-	l.held++
-	l.onChange(l.held)
+	l.adjustLocked(ln, 1)
 	return true
 }
 
@@ -109,9 +135,7 @@ func (l *lanes) unreserve(webhook uuid.UUID, n int) {
 	}
 	l.mu.Lock()
 	ln := l.laneLocked(webhook)
-	ln.held -= n
-	l.held -= n
-	l.onChange(l.held)
+	l.adjustLocked(ln, -n)
 	wake := l.roomLocked(ln)
 	l.dropIfIdleLocked(ln)
 	l.mu.Unlock()
@@ -128,8 +152,12 @@ func (l *lanes) roomLocked(ln *lane) bool {
 		ln.starved = false
 		wake = true
 	}
-	if l.starved && l.held <= l.maxHeld-max(l.maxHeld/4, 1) {
-		l.starved = false
+	if l.slotStarved && l.slotHeld <= l.maxSlotPlaces-max(l.maxSlotPlaces/16, 1) {
+		l.slotStarved = false
+		wake = true
+	}
+	if l.windowStarved && l.windowHeld <= l.maxWindow-max(l.maxWindow/4, 1) {
+		l.windowStarved = false
 		wake = true
 	}
 	return wake
@@ -171,10 +199,8 @@ func (l *lanes) finish(webhook uuid.UUID, fresh func(*store.LeasedDelivery) bool
 	l.mu.Lock()
 	ln := l.laneLocked(webhook)
 	ln.running--
-	ln.held--
 	l.running--
-	l.held--
-	l.onChange(l.held)
+	l.adjustLocked(ln, -1)
 	next, ok, stale = l.nextLocked(ln, fresh)
 	wake := l.roomLocked(ln)
 	l.dropIfIdleLocked(ln)
@@ -210,17 +236,14 @@ func (l *lanes) nextLocked(freed *lane, fresh func(*store.LeasedDelivery) bool) 
 			ln.ready = ln.ready[1:]
 			if !fresh(&d) {
 				stale = append(stale, d)
-				ln.held--
-				l.held--
+				l.adjustLocked(ln, -1)
 				continue
 			}
 			ln.running++
 			l.running++
 			l.markWaitingLocked(ln)
-			l.onChange(l.held)
 			return d, true, stale
 		}
-		l.onChange(l.held)
 		l.dropIfIdleLocked(ln)
 	}
 	return store.LeasedDelivery{}, false, stale
@@ -232,17 +255,22 @@ func (l *lanes) nextLocked(freed *lane, fresh func(*store.LeasedDelivery) bool) 
 func (l *lanes) room() (free int, full []uuid.UUID) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	windowsFull := l.windowHeld >= l.maxWindow
 	for id, ln := range l.hooks {
-		if ln.held >= l.perHook+l.window {
+		switch {
+		case ln.held >= l.perHook+l.window:
 			ln.starved = true
+			full = append(full, id)
+		case windowsFull && ln.held >= l.perHook:
+			l.windowStarved = true
 			full = append(full, id)
 		}
 	}
-	free = l.maxHeld - l.held
-	if free <= 0 {
-		l.starved = true
+	free = max(l.maxSlotPlaces-l.slotHeld, 0) + max(l.maxWindow-l.windowHeld, 0)
+	if l.slotHeld >= l.maxSlotPlaces {
+		l.slotStarved = true
 	}
-	return max(free, 0), full
+	return free, full
 }
 
 // drain removes every delivery waiting in a window (shutdown, or a lost
@@ -253,14 +281,12 @@ func (l *lanes) drain() []store.LeasedDelivery {
 	var out []store.LeasedDelivery
 	for _, ln := range l.hooks {
 		out = append(out, ln.ready...)
-		ln.held -= len(ln.ready)
-		l.held -= len(ln.ready)
+		l.adjustLocked(ln, -len(ln.ready))
 		ln.ready = nil
 		ln.waiting = false
 		l.dropIfIdleLocked(ln)
 	}
 	l.waiting = nil
-	l.onChange(l.held)
 	return out
 }
 

@@ -251,8 +251,8 @@ func checkLanes(t *rapid.T, l *lanes, maxRunning, perHook, window, running int, 
 	if l.running != running || l.running > maxRunning {
 		t.Fatalf("running %d (tracked %d), cap %d", l.running, running, maxRunning)
 	}
-	if l.held > l.maxHeld {
-		t.Fatalf("held %d over the cap %d", l.held, l.maxHeld)
+	if l.slotHeld > l.maxSlotPlaces || l.windowHeld > l.maxWindow || l.slotHeld+l.windowHeld != l.held {
+		t.Fatalf("held %d = slots %d (cap %d) + windows %d (cap %d)", l.held, l.slotHeld, l.maxSlotPlaces, l.windowHeld, l.maxWindow)
 	}
 	sumHeld, sumRunning := 0, 0
 	for id, ln := range l.hooks {

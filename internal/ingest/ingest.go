@@ -119,9 +119,11 @@ func (s *Service) Ingest(ctx context.Context, events []TaskEvent) ([]Result, err
 	}
 	if s.Engine != nil {
 		if opt.Lease != nil {
+			// Rows left unleased were refused by the lanes (full): the lanes
+			// wake the dispatcher once they have room, so no lease round is
+			// run now only to walk past work nobody can take.
 			s.Engine.Dispatch(opt.Lease, leased)
-		}
-		if fresh {
+		} else if fresh {
 			s.Engine.Wake()
 		}
 	}

@@ -74,12 +74,16 @@ type recordingEngine struct {
 	leases     int
 	wakes      int
 	admit      bool
+	noLease    bool // IngestLease returns nil (the engine is not running)
 }
 
 func (e *recordingEngine) IngestLease() *store.LeaseRequest {
 	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.noLease {
+		return nil
+	}
 	e.leases++
-	e.mu.Unlock()
 	return &store.LeaseRequest{Owner: "test", Until: time.Now().Add(time.Minute), Admit: func(uuid.UUID) bool {
 		e.mu.Lock()
 		defer e.mu.Unlock()
@@ -165,16 +169,23 @@ func TestServiceIngest(t *testing.T) {
 		t.Fatalf("nothing was left unleased, yet the engine was woken %d times", eng.wakes)
 	}
 
-	// When the lanes are full nothing is leased at ingest: the engine is
-	// woken to lease the rows later instead.
+	// When the lanes are full nothing is leased at ingest, and the engine is
+	// not woken for it: its lanes wake it once they have room.
 	eng.admit = false
 	res, err = svc.Ingest(ctx, []ingest.TaskEvent{{TeamID: team, TaskID: uuid.Must(uuid.NewV7()), TaskStatus: "completed", TaskOutput: out}})
 	if err != nil || res[0].DeliveryCount != 1 {
 		t.Fatalf("%v %+v", err, res)
 	}
-	if eng.wakes != 1 || len(eng.dispatched) != 1 {
+	if eng.wakes != 0 || len(eng.dispatched) != 1 {
 		t.Fatalf("wakes %d dispatched %d", eng.wakes, len(eng.dispatched))
 	}
+	// When the engine cannot lease at all, it is woken to lease the rows.
+	eng.noLease = true
+	res, err = svc.Ingest(ctx, []ingest.TaskEvent{{TeamID: team, TaskID: uuid.Must(uuid.NewV7()), TaskStatus: "completed", TaskOutput: out}})
+	if err != nil || res[0].DeliveryCount != 1 || eng.wakes != 1 {
+		t.Fatalf("without a lease: %v %+v, wakes %d", err, res, eng.wakes)
+	}
+	eng.noLease = false
 	// A repeat is answered from the store, with nothing new to wake for.
 	res, _ = svc.Ingest(ctx, events[:1])
 	if !res[0].Duplicate || res[0].DeliveryCount != 1 || eng.wakes != 1 {

@@ -69,3 +69,24 @@ func BenchmarkIngest(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkIngestBatch is the batch ingest API's store share: 500 events a
+// call, each to the two webhooks. ns/op and cpu-ns/op are per delivery.
+func BenchmarkIngestBatch(b *testing.B) {
+	s, team := benchStore(b)
+	ctx := context.Background()
+	events := make([]store.NewEvent, 500)
+	b.ReportAllocs()
+	cpuBefore := processCPU(b)
+	b.ResetTimer()
+	for done := 0; done < b.N; done += 2 * len(events) {
+		for i := range events {
+			events[i] = benchEvent(team)
+		}
+		if _, err := s.IngestEvents(ctx, events, store.IngestOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(processCPU(b)-cpuBefore)/float64(b.N), "cpu-ns/op")
+}

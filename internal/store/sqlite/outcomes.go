@@ -13,7 +13,7 @@ func (s *Store) RecordOutcomes(ctx context.Context, outcomes []store.Outcome) er
 	if len(outcomes) == 0 {
 		return nil
 	}
-	return s.write(ctx, func(w *wtx) error { return recordOutcomes(w, outcomes) })
+	return s.writeRelaxed(ctx, func(w *wtx) error { return recordOutcomes(w, outcomes) })
 }
 
 // recordOutcomes writes a batch one outcome at a time, in order, then moves

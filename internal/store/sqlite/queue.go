@@ -26,7 +26,7 @@ const maxRefusalRun = 8
 // hand out the same row.
 func (s *Store) Lease(ctx context.Context, req store.LeaseRequest) (store.LeaseResult, error) {
 	var res store.LeaseResult
-	err := s.write(ctx, func(w *wtx) error {
+	err := s.writeRelaxed(ctx, func(w *wtx) error {
 		var err error
 		res, err = lease(w, req)
 		return err
@@ -170,7 +170,7 @@ func (s *Store) ReleaseLeases(ctx context.Context, owner string, ids []uuid.UUID
 	if len(ids) == 0 {
 		return nil
 	}
-	return s.write(ctx, func(w *wtx) error {
+	return s.writeRelaxed(ctx, func(w *wtx) error {
 		_, err := w.exec(`UPDATE deliveries SET queue_at = next_attempt_at, lease_owner = NULL
 			WHERE id IN (SELECT unhex(value) FROM json_each(?)) AND lease_owner = ? AND status = 'pending'`,
 			idsJSON(ids), owner)
@@ -183,7 +183,7 @@ func (s *Store) ReleaseLeases(ctx context.Context, owner string, ids []uuid.UUID
 // queue and the scheduled retries are read.
 func (s *Store) ReleaseLeasesExcept(ctx context.Context, owner string, keep []uuid.UUID) (int, error) {
 	var n int64
-	err := s.write(ctx, func(w *wtx) error {
+	err := s.writeRelaxed(ctx, func(w *wtx) error {
 		var err error
 		n, err = affected(w.exec(`UPDATE deliveries INDEXED BY deliveries_queue
 			SET queue_at = next_attempt_at, lease_owner = NULL

@@ -60,6 +60,7 @@ type Store struct {
 	stats      writerStats
 	purgeChunk int      // rows per purge job: bounds how long a purge holds the writer
 	lock       *os.File // the exclusive lock (Options.Exclusive), nil otherwise
+	relaxed    bool     // the writer connection is at synchronous=NORMAL (writer goroutine only)
 }
 
 var _ store.Store = (*Store)(nil)

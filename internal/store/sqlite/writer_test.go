@@ -6,6 +6,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/hookd/hookd/internal/store"
 )
 
 // hold occupies the writer until release is closed, so the jobs submitted
@@ -124,5 +128,57 @@ func TestCanceledCallerDoesNotRun(t *testing.T) {
 	}
 	if _, ok := metaValue(t, s, "queued"); ok {
 		t.Fatal("a canceled job was committed")
+	}
+}
+
+// TestQueueRoundsSkipOnlyTheirOwnFlush: a round of leases or outcomes alone
+// commits with synchronous=NORMAL; any round with another write (an ingest)
+// is flushed (FULL), and so is every round after it until the mode changes.
+func TestQueueRoundsSkipOnlyTheirOwnFlush(t *testing.T) {
+	s, team := benchStore(t)
+	ctx := context.Background()
+	mode := func() int {
+		t.Helper()
+		var m int
+		if err := s.writer.QueryRow(`PRAGMA synchronous`).Scan(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if _, err := s.IngestEvents(ctx, []store.NewEvent{benchEvent(team)}, store.IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if m := mode(); m != 2 {
+		t.Fatalf("after an ingest round synchronous = %d, want 2 (FULL)", m)
+	}
+	now := time.Now()
+	if _, err := s.Lease(ctx, store.LeaseRequest{Owner: "a", Now: now, Until: now.Add(time.Minute), Limit: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if m := mode(); m != 1 {
+		t.Fatalf("after a lease round synchronous = %d, want 1 (NORMAL)", m)
+	}
+	if err := s.CreateTeam(ctx, store.Team{ID: uuid.New(), DisplayName: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if m := mode(); m != 2 {
+		t.Fatalf("after an admin write synchronous = %d, want 2 (FULL)", m)
+	}
+	// A round that mixes both is flushed.
+	done := make(chan error, 2)
+	go func() { done <- s.write(ctx, func(w *wtx) error { time.Sleep(20 * time.Millisecond); return nil }) }()
+	time.Sleep(5 * time.Millisecond)
+	go func() { done <- s.writeRelaxed(ctx, func(*wtx) error { return nil }) }()
+	go func() {
+		_, err := s.IngestEvents(ctx, []store.NewEvent{benchEvent(team)}, store.IngestOptions{})
+		done <- err
+	}()
+	for range 3 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m := mode(); m != 2 {
+		t.Fatalf("after a mixed round synchronous = %d, want 2 (FULL)", m)
 	}
 }
