@@ -68,14 +68,14 @@ type lane struct {
 
 func newLanes(maxRunning, perHook, window int, wake func(), onChange func(int)) *lanes {
 	return &lanes{
-		maxRunning: maxRunning,
-		perHook:    perHook,
-		window:     window,
+		maxRunning:    maxRunning,
+		perHook:       perHook,
+		window:        window,
 		maxWindow:     maxRunning,
 		maxSlotPlaces: 2 * maxRunning,
 		hooks:         make(map[uuid.UUID]*lane),
-		wake:       wake,
-		onChange:   onChange,
+		wake:          wake,
+		onChange:      onChange,
 	}
 }
 
