@@ -120,9 +120,10 @@ func checkReport(t *testing.T, rep Report, child bool) {
 		if r.TLSHandshakes <= 0 || r.HandshakesPer1000 <= 0 {
 			t.Errorf("%s: %d TLS handshakes (%.1f per 1,000): the receiver must count them", r.Scenario, r.TLSHandshakes, r.HandshakesPer1000)
 		}
-		// hookd and the ceiling speak HTTP/2 when the receiver offers it.
-		if r.HTTP2Requests == 0 || r.HTTP1Requests != 0 {
-			t.Errorf("%s: %d HTTP/2 and %d HTTP/1.1 requests, want HTTP/2 only", r.Scenario, r.HTTP2Requests, r.HTTP1Requests)
+		// hookd and the ceiling speak HTTP/1.1 (hookd's delivery transport)
+		// even to a receiver that offers HTTP/2.
+		if r.HTTP2Requests != 0 || r.HTTP1Requests == 0 {
+			t.Errorf("%s: %d HTTP/2 and %d HTTP/1.1 requests, want HTTP/1.1 only", r.Scenario, r.HTTP2Requests, r.HTTP1Requests)
 		}
 		if r.Scenario == ScenarioCeiling {
 			if r.HookdCPU != nil || r.PostgresCPU != nil {
@@ -264,8 +265,8 @@ func TestReceiverHTTP11(t *testing.T) {
 			}
 		}
 		// The ceiling keeps one connection per client: warm-up and run
-		// share them.
-		if c := rep.Results[0]; c.TLSHandshakes > int64(c.Clients) {
+		// share them (a connection lost on the way may be replaced, no more).
+		if c := rep.Results[0]; c.TLSHandshakes > int64(c.Clients)+2 {
 			t.Errorf("ceiling with %d clients made %d handshakes", c.Clients, c.TLSHandshakes)
 		}
 	})

@@ -93,8 +93,8 @@ func (env *environment) postMany(ctx context.Context, client *http.Client, path 
 // HTTP/2 when the receiver offers it, the receiver's CA) and at most one
 // connection per client, all kept idle between requests, so it never
 // reconnects (without the bound, a request that finds no idle connection
-// dials one more, and the surplus is closed later). Against an
-// HTTP/1.1-only receiver it speaks HTTP/1.1, as hookd does.
+// dials one more, and the surplus is closed later). It speaks HTTP/1.1, as
+// hookd sends deliveries, whatever the receiver offers.
 func (env *environment) plainClient(clients int) (*http.Client, error) {
 	pem, err := os.ReadFile(env.rcv.caFile)
 	if err != nil {
@@ -103,7 +103,8 @@ func (env *environment) plainClient(clients int) (*http.Client, error) {
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(pem)
 	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-		ForceAttemptHTTP2:   true,
+		// HTTP/1.1, as hookd sends deliveries (internal/netguard).
+		TLSNextProto:        map[string]func(string, *tls.Conn) http.RoundTripper{},
 		TLSClientConfig:     &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
 		MaxIdleConnsPerHost: max(clients, 1),
 		MaxConnsPerHost:     max(clients, 1),

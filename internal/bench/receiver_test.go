@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"net/http"
 	"os"
 	"testing"
 )
@@ -49,10 +50,12 @@ func TestReceiverProtocolAndHandshakes(t *testing.T) {
 		}
 		ep := rcv.addEndpoint("/p")
 		ep.setSecret("whsec_p")
-		client, err := (&environment{rcv: rcv}).plainClient(4) // asks for HTTP/2
+		client, err := (&environment{rcv: rcv}).plainClient(4)
 		if err != nil {
 			t.Fatal(err)
 		}
+		tr := client.Transport.(*http.Transport) // made to ask for HTTP/2 here
+		tr.TLSNextProto, tr.ForceAttemptHTTP2 = nil, true
 		for range 5 {
 			if err := postSigned(t.Context(), client, rcv.url(ep), "whsec_p"); err != nil {
 				t.Fatal(err)

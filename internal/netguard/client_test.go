@@ -116,8 +116,8 @@ func TestClientReachesAllowedLoopback(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("status = %d, want 200", resp.StatusCode)
 	}
-	if resp.ProtoMajor != 2 {
-		t.Errorf("protocol = %s, want HTTP/2 (ForceAttemptHTTP2 with a custom dialer)", resp.Proto)
+	if resp.ProtoMajor != 1 || resp.ProtoMinor != 1 {
+		t.Errorf("protocol = %s, want HTTP/1.1 even from a server that offers HTTP/2", resp.Proto)
 	}
 
 	// httptest's certificate covers ::1 as well; every such server shares it.
@@ -228,8 +228,8 @@ func TestNewClientConfiguration(t *testing.T) {
 	if tr.TLSClientConfig.InsecureSkipVerify || tr.TLSClientConfig.MinVersion < 0x0303 {
 		t.Errorf("TLS config %+v is weaker than verified TLS 1.2", tr.TLSClientConfig)
 	}
-	if !tr.ForceAttemptHTTP2 || tr.DisableKeepAlives {
-		t.Error("HTTP/2 and keep-alive must be on")
+	if tr.ForceAttemptHTTP2 || tr.TLSNextProto == nil || len(tr.TLSNextProto) != 0 || tr.DisableKeepAlives {
+		t.Error("HTTP/1.1 with keep-alive: HTTP/2 must be off, keep-alive on")
 	}
 	if tr.ResponseHeaderTimeout <= 0 || tr.ResponseHeaderTimeout > c.Timeout {
 		t.Errorf("response header timeout %s not within %s", tr.ResponseHeaderTimeout, c.Timeout)

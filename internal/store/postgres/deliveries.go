@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -19,28 +20,35 @@ const deliveryColumns = `d.id, d.event_id, d.webhook_id, d.team_id, d.event_type
 	d.attempt_count, d.next_attempt_at, d.last_status_code, d.last_error, d.created_at, d.completed_at`
 
 // ListDeliveries lists a webhook's deliveries, newest first (id order: the
-// ids are UUIDv7 of the creation time), through the webhook's log index; a
-// task filter starts from the task's event instead. A webhook that is not in
-// the team (or deleted) is ErrNotFound.
+// ids are UUIDv7 of the creation time). The total comes from
+// delivery_counts; the page from the log index, one status's range or the
+// four merged (each range read in id order, then merged: MergeAppend), so
+// neither depends on the size of the log beyond the page's offset. A task
+// filter starts from the task's event instead. A webhook that is not in the
+// team (or deleted) is ErrNotFound.
 func (s *Store) ListDeliveries(ctx context.Context, teamID, webhookID uuid.UUID, f store.DeliveryFilter, p store.Page) ([]store.Delivery, int, error) {
 	if err := checkPage(p); err != nil {
 		return nil, 0, err
 	}
-	var taskID *uuid.UUID
-	if f.TaskID != uuid.Nil {
-		taskID = &f.TaskID
-	}
-	const where = ` FROM deliveries d JOIN events e ON e.id = d.event_id
-		WHERE d.webhook_id = $1 AND d.team_id = $2 AND ($3 = '' OR d.status = $3)
-			AND ($4::uuid IS NULL OR d.event_id IN (SELECT id FROM events WHERE task_id = $4))`
 	b := &pgx.Batch{}
 	b.Queue(`SELECT 1 FROM webhooks WHERE id = $1 AND team_id = $2`, webhookID, teamID)
-	b.Queue(`SELECT count(*) FROM deliveries d
-		WHERE d.webhook_id = $1 AND d.team_id = $2 AND ($3 = '' OR d.status = $3)
-			AND ($4::uuid IS NULL OR d.event_id IN (SELECT id FROM events WHERE task_id = $4))`,
-		webhookID, teamID, f.Status, taskID)
-	b.Queue(`SELECT `+deliveryColumns+where+` ORDER BY d.id DESC LIMIT $5 OFFSET $6`,
-		webhookID, teamID, f.Status, taskID, p.Size, p.Offset())
+	switch {
+	case f.TaskID != uuid.Nil:
+		const from = ` FROM deliveries d
+			WHERE d.event_id IN (SELECT id FROM events WHERE task_id = $1) AND d.webhook_id = $2 AND ($3 = '' OR d.status = $3)`
+		b.Queue(`SELECT count(*)`+from, f.TaskID, webhookID, f.Status)
+		b.Queue(`SELECT `+deliveryColumns+` FROM (SELECT d.*`+from+` ORDER BY d.id DESC LIMIT $4 OFFSET $5) d
+			JOIN events e ON e.id = d.event_id ORDER BY d.id DESC`, f.TaskID, webhookID, f.Status, p.Size, p.Offset())
+	case f.Status != "":
+		b.Queue(`SELECT coalesce(sum(n), 0) FROM delivery_counts WHERE webhook_id = $1 AND status = $2`, webhookID, f.Status)
+		b.Queue(`SELECT `+deliveryColumns+` FROM (SELECT * FROM deliveries WHERE webhook_id = $1 AND status = $2
+				ORDER BY id DESC LIMIT $3 OFFSET $4) d
+			JOIN events e ON e.id = d.event_id ORDER BY d.id DESC`, webhookID, f.Status, p.Size, p.Offset())
+	default:
+		b.Queue(`SELECT coalesce(sum(n), 0) FROM delivery_counts WHERE webhook_id = $1`, webhookID)
+		b.Queue(`SELECT `+deliveryColumns+` FROM (`+mergedLog+` LIMIT $2 OFFSET $3) d
+			JOIN events e ON e.id = d.event_id ORDER BY d.id DESC`, webhookID, p.Size, p.Offset())
+	}
 	br := s.pool.SendBatch(ctx, b)
 	defer br.Close()
 	var one, total int
@@ -60,6 +68,20 @@ func (s *Store) ListDeliveries(ctx context.Context, teamID, webhookID uuid.UUID,
 	}
 	return list, total, nil
 }
+
+// mergedLog is the webhook's ($1) whole log newest first: the four status
+// ranges of the log index, each in id order, merged.
+var mergedLog = func() string {
+	var b strings.Builder
+	for i, status := range store.Statuses {
+		if i > 0 {
+			b.WriteString(" UNION ALL ")
+		}
+		b.WriteString(`(SELECT * FROM deliveries WHERE webhook_id = $1 AND status = '` + status + `' ORDER BY id DESC)`)
+	}
+	b.WriteString(` ORDER BY id DESC`)
+	return b.String()
+}()
 
 // GetDelivery returns one delivery with its request body and attempts: the
 // attempt rows, then the success kept on the delivery row, if any.
@@ -131,14 +153,14 @@ func (s *Store) Redeliver(ctx context.Context, teamID, webhookID, deliveryID uui
 		if status != store.WebhookActive {
 			return store.ErrWebhookDisabled
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO deliveries (id, event_id, webhook_id, team_id, event_type, status,
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO deliveries (id, event_id, webhook_id, team_id, event_type, status,
 				attempt_count, next_attempt_at, queue_at, created_at)
 			SELECT $1, event_id, webhook_id, team_id, event_type, 'pending', 0, $3, $3, $3
 			FROM deliveries WHERE id = $2`, id, deliveryID, now)
-		if err != nil {
-			return mapErr("redeliver", err)
-		}
-		return notify(ctx, tx, s.channel)
+		queueCounts(b, store.CountDeltas{{WebhookID: webhookID, Status: store.StatusPending}: 1})
+		queueNotify(b, s.channel)
+		return mapErr("redeliver", tx.SendBatch(ctx, b).Close())
 	})
 	if err != nil {
 		return uuid.Nil, err
@@ -173,6 +195,7 @@ func (s *Store) CreateTestDelivery(ctx context.Context, teamID, webhookID uuid.U
 				attempt_count, next_attempt_at, queue_at, created_at)
 			VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6, $6)`,
 			id, ev.ID, webhookID, teamID, ev.EventType, ev.CreatedAt)
+		queueCounts(b, store.CountDeltas{{WebhookID: webhookID, Status: store.StatusPending}: 1})
 		queueNotify(b, s.channel)
 		return mapErr("test delivery", tx.SendBatch(ctx, b).Close())
 	})
@@ -211,7 +234,10 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int, error) {
 		err := s.pool.QueryRow(ctx, `WITH doomed AS (
 				SELECT id FROM deliveries WHERE id < $1 AND status <> 'pending' AND completed_at < $2 LIMIT $3),
 			gone_attempts AS (DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM doomed) RETURNING 1),
-			gone AS (DELETE FROM deliveries WHERE id IN (SELECT id FROM doomed) RETURNING 1)
+			gone AS (DELETE FROM deliveries WHERE id IN (SELECT id FROM doomed) RETURNING webhook_id, status),
+			counted AS (INSERT INTO delivery_counts (webhook_id, status, n)
+				SELECT webhook_id, status, -count(*) FROM gone GROUP BY webhook_id, status ORDER BY webhook_id, status
+				ON CONFLICT (webhook_id, status) DO UPDATE SET n = delivery_counts.n + excluded.n)
 			SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM gone_attempts)`,
 			cut, before, purgeChunk).Scan(&deliveries, &attempts)
 		if err != nil {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -83,4 +85,23 @@ func cleanTextPtr(s *string) *string {
 	}
 	c := cleanText(*s)
 	return &c
+}
+
+// countsSQL adds count changes ($1 webhooks, $2 statuses, $3 deltas, in
+// store.CountDeltas.Sorted order) to delivery_counts.
+const countsSQL = `INSERT INTO delivery_counts (webhook_id, status, n)
+	SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[])
+	ON CONFLICT (webhook_id, status) DO UPDATE SET n = delivery_counts.n + excluded.n`
+
+// queueCounts queues a write's count changes, if any.
+func queueCounts(b *pgx.Batch, c store.CountDeltas) {
+	changes := c.Sorted()
+	if len(changes) == 0 {
+		return
+	}
+	hooks, statuses, deltas := make([]uuid.UUID, len(changes)), make([]string, len(changes)), make([]int64, len(changes))
+	for i, ch := range changes {
+		hooks[i], statuses[i], deltas[i] = ch.WebhookID, ch.Status, ch.N
+	}
+	b.Queue(countsSQL, hooks, statuses, deltas)
 }

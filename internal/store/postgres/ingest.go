@@ -204,6 +204,7 @@ func insertDeliveries(ctx context.Context, tx pgx.Tx, channel string, items []*i
 		times, queueAt            []time.Time
 		owners                    []*string
 		unleased                  bool
+		counts                    = store.CountDeltas{}
 	)
 	for _, i := range fresh {
 		it := items[i]
@@ -213,6 +214,7 @@ func insertDeliveries(ctx context.Context, tx pgx.Tx, channel string, items []*i
 				return fmt.Errorf("postgres: ingest: delivery id: %w", err)
 			}
 			leased := it.lease != nil && it.admit(h.id)
+			counts.Add(h.id, store.StatusPending, 1)
 			ids, events, hooks, teams = append(ids, id), append(events, it.ev.ID), append(hooks, h.id), append(teams, it.ev.TeamID)
 			types, times = append(types, it.ev.EventType), append(times, it.ev.CreatedAt)
 			if leased {
@@ -241,6 +243,7 @@ func insertDeliveries(ctx context.Context, tx pgx.Tx, channel string, items []*i
 			$7::text[], $8::timestamptz[])
 			AS t(id, event_id, webhook_id, team_id, event_type, created_at, owner, queue_at)`,
 		ids, events, hooks, teams, types, times, owners, queueAt)
+	queueCounts(b, counts)
 	if unleased {
 		queueNotify(b, channel)
 	}

@@ -35,9 +35,10 @@ func outcomesTx(ctx context.Context, tx pgx.Tx, channel string, outcomes []store
 
 // queueOutcomes writes the batch as one statement over unnest'ed arrays:
 // the UPDATE applies the outcomes whose lease (owner, expiry) is still held
-// and returns their positions; the INSERT then logs an attempt row for each
-// outcome that is not a success so applied (failures, and any attempt whose
-// lease was lost). An attempt of a delivery already purged is dropped.
+// and returns them; an INSERT logs an attempt row for each outcome that is
+// not a success so applied (failures, and any attempt whose lease was lost;
+// an attempt of a delivery already purged is dropped); and the deliveries
+// that ended move from pending to their status in delivery_counts.
 func queueOutcomes(b *pgx.Batch, outcomes []store.Outcome) {
 	order := make([]int, len(outcomes))
 	for i := range order {
@@ -75,14 +76,23 @@ func queueOutcomes(b *pgx.Batch, outcomes []store.Outcome) {
 				success_response = CASE WHEN o.ok THEN o.response_body END
 			FROM o
 			WHERE d.id = o.id AND d.status = 'pending' AND d.lease_owner = o.owner AND d.queue_at = o.until
-			RETURNING o.n
+			RETURNING o.n, d.webhook_id, o.status
+		), logged AS (
+			INSERT INTO attempts (delivery_id, attempt_number, started_at, duration_ms, status_code, error, response_body)
+			SELECT o.id, o.attempt_number, o.started_at, o.duration_ms, o.status_code, o.error, o.response_body
+			FROM o
+			WHERE NOT (o.ok AND o.n IN (SELECT n FROM applied))
+				AND EXISTS (SELECT 1 FROM deliveries d WHERE d.id = o.id)
+			ORDER BY o.n
+		), moved AS (
+			SELECT webhook_id, status, count(*) AS k FROM applied WHERE status <> 'pending' GROUP BY webhook_id, status
 		)
-		INSERT INTO attempts (delivery_id, attempt_number, started_at, duration_ms, status_code, error, response_body)
-		SELECT o.id, o.attempt_number, o.started_at, o.duration_ms, o.status_code, o.error, o.response_body
-		FROM o
-		WHERE NOT (o.ok AND o.n IN (SELECT n FROM applied))
-			AND EXISTS (SELECT 1 FROM deliveries d WHERE d.id = o.id)
-		ORDER BY o.n`,
+		INSERT INTO delivery_counts (webhook_id, status, n)
+		SELECT webhook_id, status, n FROM (
+			SELECT webhook_id, status, k AS n FROM moved
+			UNION ALL SELECT webhook_id, 'pending', -sum(k)::bigint FROM moved GROUP BY webhook_id) c
+		ORDER BY webhook_id, status
+		ON CONFLICT (webhook_id, status) DO UPDATE SET n = delivery_counts.n + excluded.n`,
 		ids, owners, untils, numbers, codes, errs, states, nexts, completed, oks, started, durations, bodies)
 }
 

@@ -144,6 +144,7 @@ func (s *Store) convertOne(ctx context.Context, now time.Time, limit int) (n int
 				SELECT t.id, t.event_id, $3, $4, t.event_type, 'pending', 0, $5, $5, $5
 				FROM unnest($1::uuid[], $2::uuid[], $6::text[]) AS t(id, event_id, event_type)`,
 				ids, events, webhook, team, now, types)
+			queueCounts(b, store.CountDeltas{{WebhookID: webhook, Status: store.StatusPending}: int64(len(ids))})
 			queueNotify(b, s.channel)
 		}
 		var finished *time.Time

@@ -105,10 +105,17 @@ func lockWebhook(ctx context.Context, tx pgx.Tx, teamID, id uuid.UUID) error {
 // cleared: an attempt in flight records its outcome without changing state.
 // The pending rows are the queue index (the backlog), not the webhook's log.
 func cancelPending(ctx context.Context, tx pgx.Tx, webhookID uuid.UUID) error {
-	_, err := tx.Exec(ctx, `UPDATE deliveries SET status = 'canceled', next_attempt_at = NULL,
+	tag, err := tx.Exec(ctx, `UPDATE deliveries SET status = 'canceled', next_attempt_at = NULL,
 			queue_at = NULL, lease_owner = NULL, completed_at = now()
 		WHERE webhook_id = $1 AND status = 'pending'`, webhookID)
-	return mapErr("cancel deliveries", err)
+	if err != nil || tag.RowsAffected() == 0 {
+		return mapErr("cancel deliveries", err)
+	}
+	counts := store.CountDeltas{}
+	counts.Move(webhookID, store.StatusPending, store.StatusCanceled, tag.RowsAffected())
+	b := &pgx.Batch{}
+	queueCounts(b, counts)
+	return mapErr("cancel deliveries", tx.SendBatch(ctx, b).Close())
 }
 
 func scanWebhook(row pgx.Row) (store.Webhook, error) {

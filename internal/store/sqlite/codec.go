@@ -171,3 +171,15 @@ func listPage[T any](ctx context.Context, db *sql.DB, table, columns, filterColu
 	}
 	return out, total, rows.Err()
 }
+
+// applyCounts adds a write's count changes to delivery_counts.
+func applyCounts(w *wtx, c store.CountDeltas) error {
+	for _, ch := range c.Sorted() {
+		if _, err := w.exec(`INSERT INTO delivery_counts (webhook_id, status, n) VALUES (?, ?, ?)
+			ON CONFLICT (webhook_id, status) DO UPDATE SET n = n + excluded.n`,
+			blob(ch.WebhookID), ch.Status, ch.N); err != nil {
+			return err
+		}
+	}
+	return nil
+}

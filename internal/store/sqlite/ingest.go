@@ -27,7 +27,7 @@ func (s *Store) IngestEvents(ctx context.Context, events []store.NewEvent, opt s
 	}
 	var results []store.IngestResult
 	err := s.write(ctx, func(w *wtx) error {
-		in := ingester{w: w, lease: opt.Lease, now: time.Now(), targets: map[uuid.UUID][]target{}}
+		in := ingester{w: w, lease: opt.Lease, now: time.Now(), targets: map[uuid.UUID][]target{}, counts: store.CountDeltas{}}
 		results = make([]store.IngestResult, len(events))
 		for i, ev := range events {
 			r, err := in.one(ev)
@@ -36,7 +36,7 @@ func (s *Store) IngestEvents(ctx context.Context, events []store.NewEvent, opt s
 			}
 			results[i] = r
 		}
-		return nil
+		return applyCounts(w, in.counts)
 	})
 	if err != nil {
 		return nil, err
@@ -50,6 +50,7 @@ type ingester struct {
 	lease   *store.LeaseRequest
 	now     time.Time
 	targets map[uuid.UUID][]target // active webhooks per team, loaded once per job
+	counts  store.CountDeltas
 }
 
 // one writes an event and its deliveries, or answers a repeat of its task.
@@ -138,6 +139,7 @@ func (in *ingester) delivery(ev store.NewEvent, t target, created, due time.Time
 		ts(due), queueAt, owner, ts(created)); err != nil {
 		return nil, err
 	}
+	in.counts.Add(t.id, store.StatusPending, 1)
 	if !leased {
 		return nil, nil
 	}

@@ -23,8 +23,9 @@ func (s *Store) RecordOutcomes(ctx context.Context, outcomes []store.Outcome) er
 // overhead, and extracting JSON fields ate the difference.
 func recordOutcomes(w *wtx, outcomes []store.Outcome) error {
 	latest := map[uuid.UUID]time.Time{}
+	counts := store.CountDeltas{}
 	for _, o := range outcomes {
-		if err := recordOutcome(w, o); err != nil {
+		if err := recordOutcome(w, o, counts); err != nil {
 			return err
 		}
 		if o.Succeeded && o.FinishedAt.After(latest[o.WebhookID]) {
@@ -39,14 +40,14 @@ func recordOutcomes(w *wtx, outcomes []store.Outcome) error {
 			return err
 		}
 	}
-	return nil
+	return applyCounts(w, counts)
 }
 
 // recordOutcome moves the delivery to its next state if the outcome's lease
 // is still held, then writes an attempt row unless the outcome was a success
 // that the delivery row now records itself (the common case costs one row
 // write and one index change: the row leaves the queue).
-func recordOutcome(w *wtx, o store.Outcome) error {
+func recordOutcome(w *wtx, o store.Outcome, counts store.CountDeltas) error {
 	a := o.Attempt
 	id := blob(o.DeliveryID)
 	status, next, done := store.Transition(o)
@@ -62,6 +63,9 @@ func recordOutcome(w *wtx, o store.Outcome) error {
 		succStarted, succDuration, succBody, id, o.Owner, ts(o.LeaseUntil)))
 	if err != nil {
 		return err
+	}
+	if n == 1 {
+		counts.Move(o.WebhookID, store.StatusPending, status, 1)
 	}
 	if o.Succeeded && n == 1 {
 		return nil

@@ -53,13 +53,28 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int, error) {
 func (s *Store) purgeDeliveries(ctx context.Context, cut []byte, before int64) (n int, more bool, err error) {
 	err = s.write(ctx, func(w *wtx) error {
 		n, more = 0, false
-		rows, err := w.query(`SELECT id FROM deliveries WHERE id < ? AND status <> 'pending' AND completed_at < ? LIMIT ?`,
-			cut, before, s.purgeChunk)
+		rows, err := w.query(`SELECT id, webhook_id, status FROM deliveries
+			WHERE id < ? AND status <> 'pending' AND completed_at < ? LIMIT ?`, cut, before, s.purgeChunk)
 		if err != nil {
 			return err
 		}
-		ids, err := scanIDs(rows)
-		if err != nil || len(ids) == 0 {
+		var ids []uuid.UUID
+		counts := store.CountDeltas{}
+		for rows.Next() {
+			var id, webhook uuid.UUID
+			var status string
+			if err := rows.Scan(&id, &webhook, &status); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+			counts.Add(webhook, status, -1)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil || len(ids) == 0 {
+			return err
+		}
+		if err := applyCounts(w, counts); err != nil {
 			return err
 		}
 		list := idsJSON(ids)

@@ -135,10 +135,14 @@ func convertOne(w *wtx, now time.Time, limit int) (n int, found bool, err error)
 	if err := rows.Err(); err != nil {
 		return 0, true, err
 	}
+	counts := store.CountDeltas{}
 	for _, c := range todo {
-		if _, err := insertPending(w, c.eventID, r.WebhookID, r.TeamID, c.eventType, c.taskID, now); err != nil {
+		if _, err := insertPending(w, c.eventID, r.WebhookID, r.TeamID, c.eventType, c.taskID, now, counts); err != nil {
 			return 0, true, err
 		}
+	}
+	if err := applyCounts(w, counts); err != nil {
+		return 0, true, err
 	}
 	var finished any
 	if walked < limit {

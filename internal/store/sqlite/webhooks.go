@@ -87,14 +87,19 @@ func (s *Store) DeleteWebhook(ctx context.Context, teamID, id uuid.UUID) error {
 }
 
 // cancelPending ends every pending delivery of a webhook, leased or not; an
-// in-flight attempt's outcome then only records its attempt. The queue index
-// holds exactly the pending rows (with their webhook), so a disable reads the
-// backlog, never the webhook's whole log.
+// in-flight attempt's outcome then only records its attempt. The log index
+// holds the webhook's pending rows together, so a disable reads them, never
+// the webhook's whole log.
 func cancelPending(w *wtx, webhookID uuid.UUID, now time.Time) error {
-	_, err := w.exec(`UPDATE deliveries INDEXED BY deliveries_queue
+	n, err := affected(w.exec(`UPDATE deliveries INDEXED BY deliveries_log
 		SET status = 'canceled', completed_at = ?, next_attempt_at = NULL, queue_at = NULL, lease_owner = NULL
-		WHERE status = 'pending' AND webhook_id = ?`, ts(now), blob(webhookID))
-	return err
+		WHERE webhook_id = ? AND status = 'pending'`, ts(now), blob(webhookID)))
+	if err != nil {
+		return err
+	}
+	counts := store.CountDeltas{}
+	counts.Move(webhookID, store.StatusPending, store.StatusCanceled, n)
+	return applyCounts(w, counts)
 }
 
 func scanWebhook(r scanner) (store.Webhook, error) {

@@ -61,6 +61,69 @@ func deliveryLogCases() []testCase {
 				t.Fatalf("task+status filter = %d rows, want 0", len(none))
 			}
 		}},
+		{"TotalsFollowEveryChangeOfStatus", func(t *testing.T, s store.Store) {
+			tm := mkTeam(t, s)
+			w := mkWebhook(t, s, tm.ID, store.WebhookActive, completed)
+			other := mkWebhook(t, s, tm.ID, store.WebhookActive, completed)
+			for range 4 {
+				ingestOne(t, s, mkEvent(t, tm.ID, "completed"))
+			}
+			totals := func(what string, want map[string]int) {
+				t.Helper()
+				sum := 0
+				for _, status := range store.Statuses {
+					_, n, err := s.ListDeliveries(ctx(t), tm.ID, w.ID, store.DeliveryFilter{Status: status}, store.Page{Number: 1, Size: 1})
+					must(t, "ListDeliveries", err)
+					if n != want[status] {
+						t.Fatalf("%s: %d %s, want %d", what, n, status, want[status])
+					}
+					sum += n
+				}
+				all, n, err := s.ListDeliveries(ctx(t), tm.ID, w.ID, store.DeliveryFilter{}, store.Page{Number: 1, Size: 100})
+				must(t, "ListDeliveries", err)
+				if n != sum || len(all) != sum {
+					t.Fatalf("%s: total %d with %d rows, want %d", what, n, len(all), sum)
+				}
+				for i := 1; i < len(all); i++ {
+					if slices.Compare(all[i-1].ID[:], all[i].ID[:]) <= 0 {
+						t.Fatalf("%s: the log is not newest first across statuses", what)
+					}
+				}
+			}
+			totals("after ingest", map[string]int{store.StatusPending: 4})
+			var mine []store.LeasedDelivery
+			for _, l := range leaseAll(t, s, "a", due()) {
+				if l.WebhookID == w.ID {
+					mine = append(mine, l)
+				}
+			}
+			at := now()
+			must(t, "RecordOutcomes", s.RecordOutcomes(ctx(t), []store.Outcome{
+				outcome(mine[0], "a", 1, 200, true, nil, at),
+				outcome(mine[1], "a", 1, 410, false, nil, at),
+				outcome(mine[2], "a", 1, 503, false, ptr(at), at), // a retry stays pending
+				outcome(mine[3], "stale", 1, 200, true, nil, at),  // a lost lease changes nothing
+			}))
+			totals("after outcomes", map[string]int{store.StatusPending: 2, store.StatusSucceeded: 1, store.StatusFailed: 1})
+			_, err := s.Redeliver(ctx(t), tm.ID, w.ID, mine[1].DeliveryID, now())
+			must(t, "Redeliver", err)
+			totals("after redeliver", map[string]int{store.StatusPending: 3, store.StatusSucceeded: 1, store.StatusFailed: 1})
+			must(t, "disable", s.UpdateWebhook(ctx(t), tm.ID, w.ID, store.WebhookPatch{Status: ptr(store.WebhookDisabled)}))
+			totals("after disable", map[string]int{store.StatusSucceeded: 1, store.StatusFailed: 1, store.StatusCanceled: 3})
+			// A page past the total is empty; the other webhook kept its own.
+			page, n, err := s.ListDeliveries(ctx(t), tm.ID, w.ID, store.DeliveryFilter{}, store.Page{Number: 3, Size: 5})
+			must(t, "ListDeliveries", err)
+			if n != 5 || len(page) != 0 {
+				t.Fatalf("page past the end = %d rows of %d", len(page), n)
+			}
+			if _, n, err := s.ListDeliveries(ctx(t), tm.ID, other.ID, store.DeliveryFilter{}, store.Page{Number: 1, Size: 1}); err != nil || n != 4 {
+				t.Fatalf("the other webhook's total = %d, %v; want 4", n, err)
+			}
+			// Purged rows leave the totals.
+			_, err = s.Purge(ctx(t), now().Add(time.Hour))
+			must(t, "Purge", err)
+			totals("after purge", map[string]int{})
+		}},
 		{"ListUnknownOrOtherTeamWebhookIsNotFound", func(t *testing.T, s store.Store) {
 			tm, other := mkTeam(t, s), mkTeam(t, s)
 			w := mkWebhook(t, s, tm.ID, store.WebhookActive, completed)

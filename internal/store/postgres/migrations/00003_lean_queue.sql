@@ -5,12 +5,15 @@
 --    the due time the log shows). The lease walk reads only rows nobody
 --    holds, and no index covers the lease columns any more.
 -- 2. deliveries keeps three secondary indexes instead of six, each serving a
---    query: the queue (lease walk), the webhook's log (newest first by the
---    time-ordered UUIDv7 id), the event's deliveries (task filter, event
---    retention), plus a partial index of failed rows (recover). Every
---    non-HOT update writes an entry into every index whose predicate the new
---    row matches, so each index dropped here is one B-tree insert less per
---    state change. Retention walks the primary keys (ids are time-ordered).
+--    query: the queue (lease walk), the webhook's log by status (newest
+--    first by the time-ordered UUIDv7 id; the unfiltered log merges the four
+--    statuses), the event's deliveries (task filter, event retention), plus
+--    a partial index of failed rows (recover). Every non-HOT update writes an
+--    entry into every index whose predicate the new row matches, so each
+--    index dropped here is one B-tree insert less per state change.
+--    Retention walks the primary keys (ids are time-ordered). delivery_counts
+--    keeps each webhook's deliveries per status, so the log's total_count is
+--    read, not counted.
 -- 3. A success that ends a delivery is kept on the delivery row instead of
 --    an attempt row; attempts holds every other attempt.
 -- 4. recovery_id marks a failed delivery claimed by a recover call, and
@@ -41,13 +44,24 @@ ALTER TABLE deliveries DROP COLUMN lease_until;
 
 -- The lease walk: pending rows in queue order, the backlog only.
 CREATE INDEX deliveries_queue ON deliveries (queue_at, id) WHERE status = 'pending';
--- A webhook's log, newest first; also the pending rows a disable cancels.
-CREATE INDEX deliveries_webhook_log ON deliveries (webhook_id, id);
+-- A webhook's log per status, newest first; the unfiltered log merges the
+-- four statuses. Also the pending rows a disable cancels.
+CREATE INDEX deliveries_log ON deliveries (webhook_id, status, id);
 -- Failed rows by completion time, for recover; only failed rows are in it.
 CREATE INDEX deliveries_failed ON deliveries (webhook_id, completed_at, id) WHERE status = 'failed';
 
 -- Events are found by age through their time-ordered primary key.
 DROP INDEX events_created_at;
+
+-- How many deliveries each webhook has in each status, kept in the same
+-- transaction as every change of status, insert and purge.
+CREATE TABLE delivery_counts (
+    webhook_id uuid NOT NULL,
+    status     text NOT NULL,
+    n          bigint NOT NULL,
+    PRIMARY KEY (webhook_id, status)
+);
+INSERT INTO delivery_counts SELECT webhook_id, status, count(*) FROM deliveries GROUP BY webhook_id, status;
 
 -- One row per accepted recover call whose redeliveries are not all created
 -- yet; cursor_* is where the conversion resumes, in (completed_at, id) order.

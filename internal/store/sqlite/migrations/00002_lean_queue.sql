@@ -5,10 +5,13 @@
 --    or parsed on the way in or out.
 -- 2. deliveries is WITHOUT ROWID, clustered on its UUIDv7 id (time order:
 --    inserts append), and keeps four secondary indexes instead of six, each
---    serving a query: the queue (lease walk), the webhook's log, the event's
---    deliveries (task filter, retention of events) and failed rows (recover).
---    Retention walks the primary key (ids are time-ordered), so the index on
---    completion time is gone.
+--    serving a query: the queue (lease walk), the webhook's log by status
+--    (newest first per status; the unfiltered log merges the four), the
+--    event's deliveries (task filter, retention of events) and failed rows
+--    (recover). Retention walks the primary key (ids are time-ordered), so
+--    the index on completion time is gone. delivery_counts keeps each
+--    webhook's deliveries per status, so the log's total_count is read, not
+--    counted.
 -- 3. A lease is a visibility timeout: queue_at is the due time of a free row
 --    and the lease expiry of a leased one; next_attempt_at keeps the due time
 --    the log shows. The lease walk reads only rows nobody holds, and the lease
@@ -150,9 +153,10 @@ CREATE INDEX webhooks_team_newest ON webhooks (team_id, created_at DESC, id DESC
 -- backlog, not the log; webhook_id lets the walk skip full lanes from the
 -- index alone.
 CREATE INDEX deliveries_queue ON deliveries (queue_at, webhook_id) WHERE status = 'pending';
--- A webhook's log, newest first (ids are time-ordered); also the pending
--- rows a disable or delete cancels.
-CREATE INDEX deliveries_webhook_log ON deliveries (webhook_id, id);
+-- A webhook's log per status, newest first (ids are time-ordered); the
+-- unfiltered log merges the four statuses. Also the pending rows a disable
+-- or delete cancels.
+CREATE INDEX deliveries_log ON deliveries (webhook_id, status, id);
 -- The deliveries of an event: the log's task filter, and event retention.
 CREATE INDEX deliveries_event ON deliveries (event_id);
 -- Failed rows by completion time, for recover. Only failed rows are in it.
@@ -160,6 +164,16 @@ CREATE INDEX deliveries_failed ON deliveries (webhook_id, completed_at) WHERE st
 -- Not unique: an attempt whose lease was lost and the new owner's attempt
 -- may carry the same number; both are kept in the log.
 CREATE INDEX attempts_delivery ON attempts (delivery_id, attempt_number);
+
+-- How many deliveries each webhook has in each status, kept in the same
+-- transaction as every change of status, insert and purge.
+CREATE TABLE delivery_counts (
+    webhook_id BLOB NOT NULL,
+    status     TEXT NOT NULL,
+    n          INTEGER NOT NULL,
+    PRIMARY KEY (webhook_id, status)
+) STRICT, WITHOUT ROWID;
+INSERT INTO delivery_counts SELECT webhook_id, status, count(*) FROM deliveries GROUP BY webhook_id, status;
 
 -- One row per accepted recover call whose redeliveries are not all created
 -- yet; cursor_* is where the conversion resumes, in (completed_at, id) order.
