@@ -12,51 +12,73 @@ import (
 	"github.com/hookd/hookd/internal/store"
 )
 
-// Recover claims the failed deliveries of r's window in one UPDATE that
-// finds them through the failed-rows index and sets recovery_id, a column no
-// index covers: fast enough to answer a window of 100,000 at once, while the
-// redeliveries are created later, in chunks, by ConvertRecoveries. Two
-// overlapping calls serialise on the rows: the second skips those the first
-// claimed (READ COMMITTED re-checks recovery_id IS NULL after the wait).
+// Recover accepts r: its window, cut at the call, minus what earlier
+// recoveries of the webhook covered (store.Uncovered), holds the failed
+// deliveries it claims, counted through the failed-rows index. Nothing is
+// written per delivery, so a window of 100,000 answers at once; the
+// redeliveries are created later, in chunks, by ConvertRecoveries. Calls
+// for one webhook take turns on its row (FOR NO KEY UPDATE, which ingests'
+// FOR KEY SHARE does not wait for), so two never claim the same rows.
 func (s *Store) Recover(ctx context.Context, r store.Recovery) (int, error) {
+	created := r.CreatedAt
+	if created.IsZero() {
+		created = time.Now()
+	}
+	created = utc(created.Truncate(time.Microsecond))
+	win := store.Range{Since: r.Since, Until: r.Until}
+	if win.Until.After(created) {
+		win.Until = created
+	}
 	var claimed int64
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		status, err := webhookStatus(ctx, tx, r.TeamID, r.WebhookID)
+		claimed = 0
+		var status string
+		err := tx.QueryRow(ctx, `SELECT status FROM webhooks WHERE id = $1 AND team_id = $2 FOR NO KEY UPDATE`,
+			r.WebhookID, r.TeamID).Scan(&status)
 		if err != nil {
-			return err
+			return mapErr("recover", err)
 		}
 		if status != store.WebhookActive {
 			return store.ErrWebhookDisabled
 		}
-		if !r.Since.Before(r.Until) {
-			claimed = 0
-			return nil
-		}
-		created := r.CreatedAt
-		if created.IsZero() {
-			created = time.Now()
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO recoveries (id, team_id, webhook_id, since, until, claimed,
-				cursor_completed_at, cursor_id, created_at)
-			VALUES ($1, $2, $3, $4, $5, 0, $4, $6, $7)`,
-			r.ID, r.TeamID, r.WebhookID, r.Since, r.Until, uuid.Nil, created); err != nil {
-			return mapErr("recover", err)
-		}
-		tag, err := tx.Exec(ctx, `UPDATE deliveries SET recovery_id = $1
-			WHERE webhook_id = $2 AND status = 'failed' AND completed_at >= $3 AND completed_at < $4
-				AND recovery_id IS NULL`, r.ID, r.WebhookID, r.Since, r.Until)
+		rows, err := tx.Query(ctx, `SELECT since, until FROM recoveries WHERE webhook_id = $1`, r.WebhookID)
 		if err != nil {
 			return mapErr("recover", err)
 		}
-		claimed = tag.RowsAffected()
+		var earlier []store.Range
+		var w store.Range
+		if _, err := pgx.ForEachRow(rows, []any{&w.Since, &w.Until}, func() error {
+			earlier = append(earlier, w)
+			return nil
+		}); err != nil {
+			return mapErr("recover", err)
+		}
+		parts := store.Uncovered(win, earlier)
+		if len(parts) == 0 {
+			return nil
+		}
+		since, until := make([]time.Time, len(parts)), make([]time.Time, len(parts))
+		for i, p := range parts {
+			since[i], until[i] = p.Since, p.Until
+		}
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM unnest($2::timestamptz[], $3::timestamptz[]) AS p(since, until),
+				LATERAL (SELECT 1 FROM deliveries d WHERE d.status = 'failed' AND d.webhook_id = $1
+					AND d.completed_at >= p.since AND d.completed_at < p.until) f`,
+			r.WebhookID, since, until).Scan(&claimed); err != nil {
+			return mapErr("recover", err)
+		}
 		if claimed == 0 {
-			_, err = tx.Exec(ctx, `DELETE FROM recoveries WHERE id = $1`, r.ID)
-			return mapErr("recover", err)
+			// Nothing to redeliver, and nothing to remember: a later call
+			// over the same window looks again.
+			return nil
 		}
-		if _, err := tx.Exec(ctx, `UPDATE recoveries SET claimed = $2 WHERE id = $1`, r.ID, claimed); err != nil {
-			return mapErr("recover", err)
-		}
-		return notify(ctx, tx, s.channel)
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO recoveries (id, team_id, webhook_id, since, until, range_since, range_until, claimed,
+				cursor_completed_at, cursor_id, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $4, $9, $10)`,
+			r.ID, r.TeamID, r.WebhookID, win.Since, win.Until, since, until, claimed, uuid.Nil, created)
+		queueNotify(b, s.channel)
+		return mapErr("recover", tx.SendBatch(ctx, b).Close())
 	})
 	if err != nil {
 		return 0, err
@@ -66,11 +88,11 @@ func (s *Store) Recover(ctx context.Context, r store.Recovery) (int, error) {
 
 // ConvertRecoveries creates up to limit redeliveries, one recovery at a
 // time: it locks the oldest unfinished recovery no other process is
-// converting (SKIP LOCKED), walks its window in (completed_at, id) order
-// from the cursor, inserts one pending delivery per row that recovery
-// claimed, and moves the cursor in the same transaction, so a crash neither
-// loses nor repeats one. A recovery whose webhook is no longer active is
-// finished without creating anything (disabling cancels pending work).
+// converting (SKIP LOCKED), walks its ranges in (completed_at, id) order
+// from the cursor, inserts one pending delivery per failed delivery found,
+// and moves the cursor in the same transaction, so a crash neither loses nor
+// repeats one. A recovery whose webhook is no longer active is finished
+// without creating anything (disabling cancels pending work).
 func (s *Store) ConvertRecoveries(ctx context.Context, now time.Time, limit int) (int, error) {
 	now = utc(now.Truncate(time.Microsecond))
 	created := 0
@@ -89,15 +111,18 @@ func (s *Store) ConvertRecoveries(ctx context.Context, now time.Time, limit int)
 
 func (s *Store) convertOne(ctx context.Context, now time.Time, limit int) (n int, found bool, err error) {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		n, found = 0, false
 		var (
 			id, team, webhook, curID uuid.UUID
-			until, curAt             time.Time
+			curAt                    time.Time
+			since, until             []time.Time
 			hookStatus               *string
 		)
-		err := tx.QueryRow(ctx, `SELECT r.id, r.team_id, r.webhook_id, r.until, r.cursor_completed_at, r.cursor_id, w.status
+		err := tx.QueryRow(ctx, `SELECT r.id, r.team_id, r.webhook_id, r.range_since, r.range_until,
+				r.cursor_completed_at, r.cursor_id, w.status
 			FROM recoveries r LEFT JOIN webhooks w ON w.id = r.webhook_id
 			WHERE r.finished_at IS NULL ORDER BY r.id LIMIT 1 FOR UPDATE OF r SKIP LOCKED`).
-			Scan(&id, &team, &webhook, &until, &curAt, &curID, &hookStatus)
+			Scan(&id, &team, &webhook, &since, &until, &curAt, &curID, &hookStatus)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
@@ -105,37 +130,41 @@ func (s *Store) convertOne(ctx context.Context, now time.Time, limit int) (n int
 			return err
 		}
 		found = true
-		if hookStatus == nil || *hookStatus != store.WebhookActive {
-			_, err := tx.Exec(ctx, `UPDATE recoveries SET finished_at = $2 WHERE id = $1`, id, now)
-			return err
-		}
-		rows, err := tx.Query(ctx, `SELECT id, event_id, event_type, completed_at, recovery_id IS NOT DISTINCT FROM $1
-			FROM deliveries
-			WHERE status = 'failed' AND webhook_id = $2 AND completed_at < $3 AND (completed_at, id) > ($4, $5)
-			ORDER BY completed_at, id LIMIT $6`, id, webhook, until, curAt, curID, limit)
-		if err != nil {
-			return err
-		}
 		var ids, events []uuid.UUID
 		var types []string
-		walked := 0
-		var row, event uuid.UUID
-		var eventType string
-		var mine bool
-		_, err = pgx.ForEachRow(rows, []any{&row, &event, &eventType, &curAt, &mine}, func() error {
-			walked++
-			curID = row
-			if mine {
-				newID, err := store.NewID(now)
+		if hookStatus != nil && *hookStatus == store.WebhookActive {
+			for i := range since {
+				if !curAt.Before(until[i]) || len(ids) == limit {
+					continue
+				}
+				if curAt.Before(since[i]) {
+					curAt, curID = since[i], uuid.Nil
+				}
+				rows, err := tx.Query(ctx, `SELECT id, event_id, event_type, completed_at FROM deliveries
+					WHERE status = 'failed' AND webhook_id = $1 AND completed_at < $2 AND (completed_at, id) >= ($3, $4)
+					ORDER BY completed_at, id LIMIT $5`, webhook, until[i], curAt, curID, limit-len(ids))
 				if err != nil {
 					return err
 				}
-				ids, events, types = append(ids, newID), append(events, event), append(types, eventType)
+				var row, event uuid.UUID
+				var eventType string
+				var at time.Time
+				if _, err := pgx.ForEachRow(rows, []any{&row, &event, &eventType, &at}, func() error {
+					newID, err := store.NewID(now)
+					if err != nil {
+						return err
+					}
+					ids, events, types = append(ids, newID), append(events, event), append(types, eventType)
+					curAt, curID = at, nextID(row) // resume just after this row
+					return nil
+				}); err != nil {
+					return err
+				}
+				if len(ids) == limit {
+					break
+				}
+				curAt, curID = until[i], uuid.Nil // this range is done
 			}
-			return nil
-		})
-		if err != nil {
-			return err
 		}
 		b := &pgx.Batch{}
 		if len(ids) > 0 {
@@ -148,7 +177,7 @@ func (s *Store) convertOne(ctx context.Context, now time.Time, limit int) (n int
 			queueNotify(b, s.channel)
 		}
 		var finished *time.Time
-		if walked < limit {
+		if len(ids) < limit {
 			finished = &now
 		}
 		b.Queue(`UPDATE recoveries SET converted = converted + $2, cursor_completed_at = $3, cursor_id = $4,
@@ -160,4 +189,16 @@ func (s *Store) convertOne(ctx context.Context, now time.Time, limit int) (n int
 		return 0, false, fmt.Errorf("postgres: convert recoveries: %w", err)
 	}
 	return n, found, nil
+}
+
+// nextID is the smallest id after id in byte order: the cursor resumes at
+// (completed_at, nextID) inclusive, that is just after the row it stopped at.
+func nextID(id uuid.UUID) uuid.UUID {
+	for i := len(id) - 1; i >= 0; i-- {
+		id[i]++
+		if id[i] != 0 {
+			return id
+		}
+	}
+	return id
 }

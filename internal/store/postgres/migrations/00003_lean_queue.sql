@@ -16,8 +16,9 @@
 --    read, not counted.
 -- 3. A success that ends a delivery is kept on the delivery row instead of
 --    an attempt row; attempts holds every other attempt.
--- 4. recovery_id marks a failed delivery claimed by a recover call, and
---    recoveries holds those calls until their redeliveries are created.
+-- 4. recoveries holds accepted recover calls: the parts of their windows no
+--    earlier call covered, and how far the creation of their redeliveries
+--    has come.
 -- 5. Owner identities come from a sequence; a live owner holds the session
 --    advisory lock (schema key, owner id), which PostgreSQL drops when the
 --    session ends, so the others can tell it died.
@@ -28,7 +29,6 @@
 -- +goose Up
 ALTER TABLE deliveries
     ADD COLUMN queue_at timestamptz,
-    ADD COLUMN recovery_id uuid,
     ADD COLUMN success_started_at timestamptz,
     ADD COLUMN success_duration_ms bigint,
     ADD COLUMN success_response bytea;
@@ -63,14 +63,19 @@ CREATE TABLE delivery_counts (
 );
 INSERT INTO delivery_counts SELECT webhook_id, status, count(*) FROM deliveries GROUP BY webhook_id, status;
 
--- One row per accepted recover call whose redeliveries are not all created
--- yet; cursor_* is where the conversion resumes, in (completed_at, id) order.
+-- One row per accepted recover call. since/until is its window (until no
+-- later than the call); range_since/range_until the parts of it no earlier
+-- call of the webhook covered: the failed deliveries there are this call's.
+-- cursor_* is where the creation of redeliveries resumes, in
+-- (completed_at, id) order.
 CREATE TABLE recoveries (
     id                  uuid PRIMARY KEY,
     team_id             uuid NOT NULL,
     webhook_id          uuid NOT NULL,
     since               timestamptz NOT NULL,
     until               timestamptz NOT NULL,
+    range_since         timestamptz[] NOT NULL,
+    range_until         timestamptz[] NOT NULL,
     claimed             integer NOT NULL,
     converted           integer NOT NULL DEFAULT 0,
     cursor_completed_at timestamptz NOT NULL,
@@ -78,6 +83,7 @@ CREATE TABLE recoveries (
     created_at          timestamptz NOT NULL,
     finished_at         timestamptz
 );
+CREATE INDEX recoveries_webhook ON recoveries (webhook_id);
 
 CREATE SEQUENCE owner_ids AS integer;
 

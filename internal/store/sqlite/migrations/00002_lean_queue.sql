@@ -19,8 +19,9 @@
 -- 4. A success that ends a delivery is kept on the delivery row
 --    (success_started_at, success_duration_ms, success_response) instead of
 --    an attempt row; attempts holds every other attempt.
--- 5. recovery_id marks a failed delivery claimed by a recover call, and
---    recoveries holds those calls until their redeliveries are created.
+-- 5. recoveries holds accepted recover calls: the parts of their windows no
+--    earlier call covered, and how far the creation of their redeliveries
+--    has come.
 --
 -- Foreign keys are off while this runs (migrate.go) and checked afterwards:
 -- tables are rebuilt the way SQLite documents for ALTER TABLE.
@@ -107,7 +108,6 @@ CREATE TABLE deliveries_v2 (
     last_error          TEXT,
     created_at          INTEGER NOT NULL,
     completed_at        INTEGER,
-    recovery_id         BLOB,
     success_started_at  INTEGER,
     success_duration_ms INTEGER,
     success_response    TEXT
@@ -117,7 +117,7 @@ INSERT INTO deliveries_v2 SELECT unhex(replace(id, '-', '')), unhex(replace(even
     unhex(replace(webhook_id, '-', '')), unhex(replace(team_id, '-', '')), event_type,
     unhex(replace(task_id, '-', '')), status, attempt_count, next_attempt_at,
     CASE WHEN status = 'pending' THEN next_attempt_at END, NULL,
-    last_status_code, last_error, created_at, completed_at, NULL, NULL, NULL, NULL
+    last_status_code, last_error, created_at, completed_at, NULL, NULL, NULL
     FROM deliveries;
 
 CREATE TABLE attempts_v2 (
@@ -175,21 +175,26 @@ CREATE TABLE delivery_counts (
 ) STRICT, WITHOUT ROWID;
 INSERT INTO delivery_counts SELECT webhook_id, status, count(*) FROM deliveries GROUP BY webhook_id, status;
 
--- One row per accepted recover call whose redeliveries are not all created
--- yet; cursor_* is where the conversion resumes, in (completed_at, id) order.
+-- One row per accepted recover call. since/until is its window (until no
+-- later than the call); ranges, a JSON array of [since, until] pairs, the
+-- parts of it no earlier call of the webhook covered: the failed deliveries
+-- there are this call's. cursor_* is where the creation of redeliveries
+-- resumes, in (completed_at, id) order.
 CREATE TABLE recoveries (
     id                  BLOB PRIMARY KEY,
     team_id             BLOB NOT NULL,
     webhook_id          BLOB NOT NULL,
     since               INTEGER NOT NULL,
     until               INTEGER NOT NULL,
+    ranges              TEXT NOT NULL,
     claimed             INTEGER NOT NULL,
     converted           INTEGER NOT NULL DEFAULT 0,
-    cursor_completed_at INTEGER,
-    cursor_id           BLOB,
+    cursor_completed_at INTEGER NOT NULL,
+    cursor_id           BLOB NOT NULL,
     created_at          INTEGER NOT NULL,
     finished_at         INTEGER
 ) STRICT;
+CREATE INDEX recoveries_webhook ON recoveries (webhook_id);
 
 -- +goose Down
 -- Not supported: ids and leases changed shape. Restore a backup of the
