@@ -9,7 +9,9 @@ import (
 
 func TestUncovered(t *testing.T) {
 	base := time.Date(2026, 2, 16, 9, 0, 0, 0, time.UTC)
-	r := func(a, b int) Range { return Range{base.Add(time.Duration(a) * time.Minute), base.Add(time.Duration(b) * time.Minute)} }
+	r := func(a, b int) Range {
+		return Range{base.Add(time.Duration(a) * time.Minute), base.Add(time.Duration(b) * time.Minute)}
+	}
 	for _, c := range []struct {
 		name    string
 		w       Range
