@@ -27,7 +27,7 @@ func (s *Store) IngestEvents(ctx context.Context, events []store.NewEvent, opt s
 	}
 	var results []store.IngestResult
 	err := s.write(ctx, func(w *wtx) error {
-		in := ingester{w: w, lease: opt.Lease, now: time.Now(), targets: map[uuid.UUID][]target{}, counts: store.CountDeltas{}}
+		in := ingester{w: w, lease: opt.Lease, now: time.Now(), targets: s.targets, counts: store.CountDeltas{}}
 		results = make([]store.IngestResult, len(events))
 		for i, ev := range events {
 			r, err := in.one(ev)
@@ -49,7 +49,7 @@ type ingester struct {
 	w       *wtx
 	lease   *store.LeaseRequest
 	now     time.Time
-	targets map[uuid.UUID][]target // active webhooks per team, loaded once per job
+	targets *targetCache
 	counts  store.CountDeltas
 }
 
@@ -158,7 +158,7 @@ func (in *ingester) delivery(ev store.NewEvent, t target, created, due time.Time
 }
 
 func (in *ingester) teamTargets(team uuid.UUID) ([]target, error) {
-	if cached, ok := in.targets[team]; ok {
+	if cached, ok := in.targets.get(team, in.now); ok {
 		return cached, nil
 	}
 	rows, err := in.w.query(`SELECT id, url, secret_enc, events FROM webhooks
@@ -178,6 +178,43 @@ func (in *ingester) teamTargets(team uuid.UUID) ([]target, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	in.targets[team] = out
+	in.targets.put(team, out, in.now)
 	return out, nil
 }
+
+// targetCache keeps each team's active webhooks between ingest jobs: a
+// single-event ingest would otherwise read them once per call (a tenth of
+// its store time). It is the writer goroutine's alone. Every webhook write
+// of this store runs in the writer and clears it, and so does a round that
+// fails (a job may have cached what the rollback undid); entries also expire
+// after targetTTL, for writes by another process on the file.
+type targetCache struct {
+	teams map[uuid.UUID]cachedTargets
+}
+
+type cachedTargets struct {
+	targets []target
+	at      time.Time
+}
+
+const (
+	targetTTL      = time.Second
+	maxCachedTeams = 4096
+)
+
+func (c *targetCache) get(team uuid.UUID, now time.Time) ([]target, bool) {
+	e, ok := c.teams[team]
+	if !ok || now.Sub(e.at) > targetTTL || now.Before(e.at) {
+		return nil, false
+	}
+	return e.targets, true
+}
+
+func (c *targetCache) put(team uuid.UUID, ts []target, now time.Time) {
+	if c.teams == nil || len(c.teams) >= maxCachedTeams {
+		c.teams = make(map[uuid.UUID]cachedTargets)
+	}
+	c.teams[team] = cachedTargets{targets: ts, at: now}
+}
+
+func (c *targetCache) clear() { c.teams = nil }

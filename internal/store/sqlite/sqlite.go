@@ -61,6 +61,7 @@ type Store struct {
 	purgeChunk int      // rows per purge job: bounds how long a purge holds the writer
 	lock       *os.File // the exclusive lock (Options.Exclusive), nil otherwise
 	relaxed    bool     // the writer connection is at synchronous=NORMAL (writer goroutine only)
+	targets    *targetCache
 }
 
 var _ store.Store = (*Store)(nil)
@@ -131,6 +132,7 @@ func open(ctx context.Context, opt Options) (*Store, error) {
 		done:       make(chan struct{}),
 		purgeChunk: 1000,
 		stmts:      make(map[string]*sql.Stmt),
+		targets:    &targetCache{},
 	}
 	go s.run()
 	return s, nil

@@ -15,6 +15,7 @@ const webhookColumns = `id, team_id, display_name, url, secret_enc, events, stat
 // CreateWebhook stores w. ErrNotFound: no such team; ErrConflict: id taken.
 func (s *Store) CreateWebhook(ctx context.Context, wh store.Webhook) error {
 	return s.write(ctx, func(w *wtx) error {
+		s.targets.clear()
 		_, err := w.exec(`INSERT INTO webhooks (`+webhookColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			blob(wh.ID), blob(wh.TeamID), wh.DisplayName, wh.URL, nonNilBytes(wh.SecretEnc), joinEvents(wh.Events),
 			wh.Status, ts(orNow(wh.CreatedAt)), tsOrNil(wh.LastDeliveredAt))
@@ -40,6 +41,7 @@ func (s *Store) ListWebhooks(ctx context.Context, teamID uuid.UUID, status strin
 // pending deliveries in the same transaction.
 func (s *Store) UpdateWebhook(ctx context.Context, teamID, id uuid.UUID, p store.WebhookPatch) error {
 	return s.write(ctx, func(w *wtx) error {
+		s.targets.clear()
 		row := w.queryRow(`SELECT `+webhookColumns+` FROM webhooks WHERE id = ? AND team_id = ?`, blob(id), blob(teamID))
 		wh, err := scanWebhook(row)
 		if err != nil {
@@ -75,6 +77,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, teamID, id uuid.UUID, p store
 // canceled log rows stay until the retention purge.
 func (s *Store) DeleteWebhook(ctx context.Context, teamID, id uuid.UUID) error {
 	return s.write(ctx, func(w *wtx) error {
+		s.targets.clear()
 		n, err := affected(w.exec(`DELETE FROM webhooks WHERE id = ? AND team_id = ?`, blob(id), blob(teamID)))
 		if err != nil {
 			return err

@@ -117,14 +117,19 @@ func (s *Store) round(batch []*job) {
 		}
 		jobErr, fatal := w.runJob(j.fn)
 		errs[i] = jobErr
+		if jobErr != nil {
+			s.targets.clear() // the job may have cached what its rollback undid
+		}
 		if fatal != nil {
 			_ = tx.Rollback()
+			s.targets.clear()
 			fillNil(errs[:i+1], fatal)
 			fill(errs[i+1:], fatal)
 			return
 		}
 	}
 	if err := tx.Commit(); err != nil {
+		s.targets.clear()
 		fillNil(errs, fmt.Errorf("sqlite store: commit: %w", err))
 		return
 	}
