@@ -3,27 +3,42 @@
 //
 // The data path inside one process:
 //
-//	dispatcher ──Lease──▶ lanes ──goroutine per attempt──▶ sender ──▶ outcome writer ──RecordOutcomes──▶ store
-//	ingest ──IngestLease/Dispatch──▶ lanes (deliveries leased inside the ingest transaction)
+//	ingest ──IngestLease/Dispatch──▶ lanes        (leased inside the ingest transaction)
+//	dispatcher ──Queue.Lease──────▶ lanes        (due rows, a lane's window at a time)
+//	lanes ──▶ workers ──sender──▶ receiver        (a freed slot takes the lane's next delivery at once)
+//	workers ──▶ completer ──RecordOutcomes──▶ store (batched; nothing waits for it)
 //
-// Lanes are counters, not queues: each webhook may have PerWebhook attempts
-// in flight and the process Workers in all. A delivery is leased only when a
-// slot is reserved for it (LeaseRequest.Admit), so nothing ever waits in
-// memory holding a lease it might outlive; what does not fit stays in the
-// store. A hung endpoint therefore costs at most PerWebhook goroutines for
-// Timeout and never delays another webhook.
+// Lanes bound the work: each webhook runs at most PerWebhook attempts and
+// holds up to twice that many leased deliveries ahead of them (its window),
+// and the process runs at most Workers attempts. A delivery is leased only
+// after a place is reserved for it (LeaseRequest.Admit), so nothing is held
+// in memory that has nowhere to wait; what does not fit stays in the store.
+// When an attempt ends, its worker hands the outcome to the completer and
+// starts the lane's next delivery without a store round trip; the
+// dispatcher is asked to refill a lane once half its window is free, so one
+// lease round (one commit) serves many attempts. Workers freed under global
+// contention go to waiting lanes round robin: a busy webhook cannot starve
+// another, and a hung endpoint holds its own slots and a share of the
+// window budget, never another webhook's slots.
 //
-// Leases last Timeout plus a margin and are never renewed: an attempt always
-// ends (or its process dies) before its lease does. The outcome writer
-// batches finished attempts into one RecordOutcomes call, which also ends the
-// lease; if the process dies first the lease expires and the attempt is made
-// again (at-least-once). With a store that implements store.OutcomeLeaser
-// (SQLite), the dispatcher itself takes the waiting outcomes into its next
-// lease round instead, so a finished attempt's outcome and the lease that
-// refills its slot share one transaction and one commit. The webhook's URL and secret come with the lease, so
-// a rotation or a disable applies to the very next attempt.
+// A lease is (owner, expiry): Timeout plus a margin, never renewed; a
+// delivery starts only while its lease still covers an attempt. The owner is
+// this process's registered identity (Queue.Register): the store holds a
+// proof of life for it (an OS file lock on SQLite, a session advisory lock
+// on PostgreSQL), every process voids the leases of owners that died
+// (Queue.ReapDeadOwners, every second), and a process that loses its own
+// proof abandons its attempts in flight and registers anew, so two live
+// processes never send one delivery at once. An expiring lease is only the
+// last resort.
 //
-// The dispatcher sleeps until Wake, a store wakeup (another process), a freed
-// slot when work was left behind, or the next due time; a slow poll is only a
-// safety net.
+// The completer writes outcomes in batches (a few milliseconds of them per
+// store call); an outcome applies only while its lease is held, so a late
+// one never overwrites a newer attempt. A write that failed but may have
+// committed (an ingest, a lease round) makes the dispatcher give back every
+// lease of this owner it does not hold in memory. The webhook's URL and
+// secret come with the lease, so a rotation or a disable applies to the
+// very next attempt.
+//
+// The dispatcher sleeps until Wake, a store wakeup (another process), a lane
+// with room again, or the next due time; a slow poll is only a safety net.
 package delivery

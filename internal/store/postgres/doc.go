@@ -6,7 +6,14 @@
 //   - The deliveries table is the queue. Lease takes due rows with
 //     FOR UPDATE SKIP LOCKED, so two processes never lease the same row, and
 //     reads the webhook's current URL and secret in the same transaction.
-//     An expired lease is the crash-recovery path: the row is due again.
+//     A lease is a visibility timeout (queue_at moves to the lease expiry),
+//     so the walk never meets a row in flight.
+//   - Liveness (presence.go): each serving process registers an owner id
+//     and holds a session advisory lock for it on a connection of its own;
+//     every process voids the leases of owners whose lock is gone (after a
+//     grace period that outlasts the holder's own fencing), so a dead
+//     process's deliveries are taken over within seconds. An expired lease
+//     is only the last resort.
 //     A lease round is two round trips: begin + the first page of a cursor
 //     over the due-order index, then update + commit (lease.go). The lease
 //     transaction turns sorts and sequential scans off so that statistics
