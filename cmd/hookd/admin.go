@@ -18,12 +18,12 @@ import (
 )
 
 // adminCommand parses the shared store flags plus the command's own, opens
-// the store and runs fn with it.
-func adminCommand(ctx context.Context, name string, args []string, stderr io.Writer,
+// the store and runs fn with it. The store must exist (a command run in the
+// wrong directory must not quietly start an empty one), unless --init asks
+// for a new one.
+func adminCommand(ctx context.Context, name, synopsis string, args []string, stderr io.Writer,
 	define func(fs *flag.FlagSet), fn func(cfg *config.Config, st store.Store) error) error {
-	fs := flag.NewFlagSet("hookd "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfg := config.Register(fs, false)
+	fs, cfg, create := adminFlags(name, synopsis, stderr)
 	define(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -31,12 +31,30 @@ func adminCommand(ctx context.Context, name string, args []string, stderr io.Wri
 	if err := cfg.Validate(false); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	st, err := app.OpenStore(ctx, cfg)
+	open := app.OpenStore
+	if *create {
+		open = app.CreateStore
+	}
+	st, err := open(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("opening the store: %w", err)
+		return err
 	}
 	defer st.Close()
 	return fn(cfg, st)
+}
+
+// adminFlags makes the flag set of an administration command: the store and
+// key flags, --init, and a usage text that starts with the synopsis.
+func adminFlags(name, synopsis string, stderr io.Writer) (*flag.FlagSet, *config.Config, *bool) {
+	fs := flag.NewFlagSet("hookd "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := config.Register(fs, false)
+	create := fs.Bool("init", false, "create a new, empty store in --data-dir when it has none (embedded store)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: hookd %s %s [flags]\n\n%s\n\nFlags:\n", name, synopsis, storeNote)
+		fs.PrintDefaults()
+	}
+	return fs, cfg, create
 }
 
 func printJSON(w io.Writer, v any) error {
@@ -58,7 +76,7 @@ func requireUUID(flagName, v string) (uuid.UUID, error) {
 
 func teamCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var name string
-	return adminCommand(ctx, "team create", args, stderr, func(fs *flag.FlagSet) {
+	return adminCommand(ctx, "team create", teamCreateSynopsis, args, stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&name, "name", "", "display name of the team (1–255 characters)")
 	}, func(_ *config.Config, st store.Store) error {
 		if n := utf8.RuneCountInString(name); n < 1 || n > 255 {
@@ -80,7 +98,7 @@ func teamCreate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 func memberAdd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var team, user, role string
-	return adminCommand(ctx, "member add", args, stderr, func(fs *flag.FlagSet) {
+	return adminCommand(ctx, "member add", memberAddSynopsis, args, stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&team, "team", "", "team id")
 		fs.StringVar(&user, "user", "", "user id (the JWT sub claim)")
 		fs.StringVar(&role, "role", "", "owner, admin, member or viewer")
@@ -114,7 +132,7 @@ func memberAdd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 func credentialCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var team, kind, user, name string
 	var days int
-	return adminCommand(ctx, "credential create", args, stderr, func(fs *flag.FlagSet) {
+	return adminCommand(ctx, "credential create", credentialCreateSynopsis, args, stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&team, "team", "", "team id")
 		fs.StringVar(&kind, "kind", "", "integration (sk-) or device (dk-)")
 		fs.StringVar(&user, "user", "", "user id (required for device keys)")
@@ -170,10 +188,8 @@ func credentialCreate(ctx context.Context, args []string, stdout, stderr io.Writ
 	})
 }
 
-func token(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("hookd token", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfg := config.Register(fs, false)
+func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, cfg, create := adminFlags("token", tokenSynopsis, stderr)
 	var user string
 	var ttl time.Duration
 	fs.StringVar(&user, "user", "", "user id (the sub claim)")
@@ -190,6 +206,17 @@ func token(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if ttl <= 0 {
 		return fmt.Errorf("%w: --ttl must be positive", errUsage)
+	}
+	// Without --jwt-secret the token is signed with the store's generated
+	// secret, which exists only beside a store: --init makes both.
+	if *create && cfg.JWTSecret == "" && cfg.JWKSURL == "" {
+		st, err := app.CreateStore(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		if err := st.Close(); err != nil {
+			return err
+		}
 	}
 	secret, err := app.LoadJWTSecret(cfg)
 	if err != nil {

@@ -18,7 +18,7 @@ func hookdRun(t *testing.T, args ...string) (code int, stdout, stderr string) {
 
 func TestAdminCommands(t *testing.T) {
 	dir := "--data-dir=" + t.TempDir()
-	code, out, errOut := hookdRun(t, "team", "create", "--name", "Acme", dir)
+	code, out, errOut := hookdRun(t, "team", "create", "--name", "Acme", dir, "--init")
 	if code != 0 {
 		t.Fatalf("team create: %d %s", code, errOut)
 	}
@@ -59,6 +59,7 @@ func TestAdminCommands(t *testing.T) {
 		{[]string{}, 2, "command is required"},
 		{[]string{"frobnicate"}, 2, "unknown command"},
 		{[]string{"team", "delete"}, 2, "unknown command"},
+		{[]string{"team"}, 2, "team needs a subcommand: create"},
 		{[]string{"team", "create", dir}, 2, "--name"},
 		{[]string{"member", "add", "--team", team.ID, "--user", user, "--role", "god", dir}, 2, "--role"},
 		{[]string{"member", "add", "--team", "nope", "--user", user, "--role", "admin", dir}, 2, "--team must be a UUID"},
@@ -83,6 +84,7 @@ func TestAdminCommands(t *testing.T) {
 func TestAdminCommandsReadTheEnvironment(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("HOOKD_DATA_DIR", dir)
+	t.Setenv("HOOKD_INIT", "1")
 	code, out, errOut := hookdRun(t, "team", "create", "--name", "From env")
 	if code != 0 {
 		t.Fatalf("team create: %d %s", code, errOut)

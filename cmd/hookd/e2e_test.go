@@ -51,7 +51,7 @@ func freshSchemaURL(t *testing.T) string {
 
 // bootstrap creates a team, an admin user and a token with the command line.
 func bootstrap(t *testing.T, storeArgs []string) (team, token string) {
-	team = admin(t, storeArgs, "team", "create", "--name", "Acme")["id"]
+	team = admin(t, storeArgs, "team", "create", "--name", "Acme", "--init")["id"]
 	user := "019abc12-3456-7890-abcd-ef1234567890"
 	m := admin(t, storeArgs, "member", "add", "--team", team, "--user", user, "--role", "admin")
 	if m["role"] != "admin" || m["team_id"] != team || m["user_id"] != user {

@@ -26,7 +26,12 @@ Usage:
   hookd bench [--scenario NAME] [flags]    measure delivery throughput and latency (see BENCHMARKS.md)
   hookd version
 
-Every flag also reads HOOKD_<FLAG> (dashes become underscores); "hookd serve -h" lists them.
+Every flag also reads HOOKD_<FLAG> (dashes become underscores); "hookd serve -h" lists them,
+"hookd team --help" (and so on) the subcommands and their flags.
+
+The administration commands (team, member, credential, token) work on the store of a
+hookd serve: run them in its directory or pass its --data-dir (default ./hookd-data);
+they refuse a directory without a store unless --init is given.
 `
 
 func main() {
@@ -64,19 +69,7 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case "serve":
 		return serve(ctx, rest, stderr)
 	case "team", "member", "credential":
-		if len(rest) == 0 {
-			return fmt.Errorf("%w: %s needs a subcommand (see hookd help)", errUsage, cmd)
-		}
-		sub := cmd + " " + rest[0]
-		switch sub {
-		case "team create":
-			return teamCreate(ctx, rest[1:], stdout, stderr)
-		case "member add":
-			return memberAdd(ctx, rest[1:], stdout, stderr)
-		case "credential create":
-			return credentialCreate(ctx, rest[1:], stdout, stderr)
-		}
-		return fmt.Errorf("%w: unknown command %q", errUsage, sub)
+		return runGroup(ctx, cmd, commandGroups()[cmd], rest, stdout, stderr)
 	case "token":
 		return token(ctx, rest, stdout, stderr)
 	case "demo":
@@ -86,7 +79,14 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, versionString())
 		return nil
-	case "help", "-h", "--help":
+	case "help", "-h", "-help", "--help":
+		// `hookd help team` is `hookd team --help`.
+		if len(rest) > 0 {
+			if subs, ok := commandGroups()[rest[0]]; ok {
+				fmt.Fprint(stdout, groupUsage(rest[0], subs))
+				return nil
+			}
+		}
 		fmt.Fprint(stdout, usage)
 		return nil
 	}

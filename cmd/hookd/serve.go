@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 
 	"github.com/hookd/hookd/internal/app"
 	"github.com/hookd/hookd/internal/config"
@@ -19,10 +18,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	log, err := newLogger(stderr, cfg.LogLevel)
+	// A bad --log-level is reported by Serve together with every other
+	// mistake; until then the default level applies.
+	level, err := config.ParseLogLevel(cfg.LogLevel)
 	if err != nil {
-		return err
+		level = slog.LevelInfo
 	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	return app.Serve(ctx, cfg, log, nil)
 }
 
@@ -38,14 +40,6 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
 	return nil
-}
-
-func newLogger(w io.Writer, level string) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
-		return nil, fmt.Errorf("%w: --log-level: %v", errUsage, err)
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
 
 func versionString() string { return "hookd " + app.Version }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"runtime/pprof"
@@ -21,7 +20,6 @@ import (
 	"github.com/hookd/hookd/internal/config"
 	"github.com/hookd/hookd/internal/delivery"
 	"github.com/hookd/hookd/internal/ingest"
-	"github.com/hookd/hookd/internal/netguard"
 )
 
 // Version is set at build time (-ldflags "-X github.com/hookd/hookd/internal/app.Version=…").
@@ -34,40 +32,36 @@ func UserAgent() string { return "hookd/" + Version }
 // shuts down in order: stop accepting requests, let in-flight attempts finish
 // (bounded by --delivery-timeout) or release their leases, close the store.
 // ready, when non-nil, receives the bound address once the listener is up.
+//
+// A start that fails leaves nothing behind: every flag is checked first
+// (all mistakes reported at once), then --addr is bound, and only then is
+// the store opened or created and key material generated; if a later step
+// fails, what this start created in --data-dir is removed again.
 func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan<- string) error {
-	if err := cfg.Validate(true); err != nil {
+	parts, err := checkServe(cfg)
+	if err != nil {
 		return err
 	}
-	if cfg.CPUProfile != "" {
-		stop, err := startCPUProfile(cfg.CPUProfile)
-		if err != nil {
-			return fmt.Errorf("--cpu-profile: %w", err)
+	ln, err := listen(cfg.Addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close() // after a failed start; serving closes it too
+
+	// Registered before the store's Close, so it runs after it.
+	fresh := noteMissing(cfg)
+	started := false
+	defer func() {
+		if started {
+			return
 		}
-		defer stop()
-	}
-	schedule, err := delivery.ParseSchedule(cfg.RetrySchedule)
-	if err != nil {
-		return fmt.Errorf("--retry-schedule: %w", err)
-	}
-	policy, err := netguard.NewPolicy(cfg.AllowCIDR)
-	if err != nil {
-		return fmt.Errorf("--allow-cidr: %w", err)
-	}
-	// Keep-alive connections per host are sized to the process, not to one
-	// webhook: webhooks of many teams often share a host (a SaaS ingress, a
-	// tunnel), and an idle pool smaller than the attempts in flight to that
-	// host closes connections after every burst and pays a TLS handshake
-	// for each new one (over HTTP/1.1, one connection carries one request at
-	// a time). Isolation is the lanes' job, not the pool's.
-	client, err := netguard.NewClient(policy, netguard.ClientOptions{
-		CAFile: cfg.CAFile, Timeout: cfg.DeliveryTimeout, MaxIdleConnsPerHost: cfg.Workers,
-	})
-	if err != nil {
-		return fmt.Errorf("--ca-file: %w", err)
-	}
+		if cleanErr := fresh.remove(); cleanErr != nil {
+			log.Warn("removing what the failed start created", "err", cleanErr)
+		}
+	}()
 	st, err := OpenServingStore(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("opening the store: %w", err)
+		return err
 	}
 	defer st.Close()
 	keys, err := LoadKeys(ctx, cfg, st)
@@ -88,13 +82,13 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	engine, err := delivery.New(st, delivery.Config{
 		Workers: cfg.Workers, PerWebhook: cfg.WebhookConcurrency, Timeout: cfg.DeliveryTimeout,
-		Schedule: schedule, Client: client, Box: keys.Box, UserAgent: UserAgent(), Logger: log, Registerer: reg,
+		Schedule: parts.schedule, Client: parts.client, Box: keys.Box, UserAgent: UserAgent(), Logger: log, Registerer: reg,
 	})
 	if err != nil {
 		return err
 	}
 	srv := &api.Server{
-		Store: st, Auth: &auth.Authenticator{Dir: st, JWT: verifier}, Box: keys.Box, Policy: policy,
+		Store: st, Auth: &auth.Authenticator{Dir: st, JWT: verifier}, Box: keys.Box, Policy: parts.policy,
 		Ingest: &ingest.Service{Store: st, Engine: engine}, IngestToken: cfg.IngestToken, Waker: engine,
 		Recoveries: engine, Retention: cfg.Retention,
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), UserAgent: UserAgent(), Logger: log,
@@ -106,10 +100,14 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("--addr: %w", err)
+	if cfg.CPUProfile != "" {
+		stop, err := startCPUProfile(cfg.CPUProfile)
+		if err != nil {
+			return fmt.Errorf("--cpu-profile: %w", err)
+		}
+		defer stop()
 	}
+	started = true
 	if cfg.IngestToken == "" {
 		log.Warn("no --ingest-token: the task-event ingest API answers 401 to everyone")
 	}

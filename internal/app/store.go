@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -24,28 +25,81 @@ const (
 	fingerprintKey = "master_key_fingerprint"
 )
 
+// ErrNoStore is matched (errors.Is) by the error of an administration
+// command whose --data-dir holds no embedded store.
+var ErrNoStore = errors.New("no hookd store")
+
 // OpenStore opens (and migrates) the configured store for the
 // administration commands: on the embedded store they may run beside a
-// serving process.
+// serving process. It refuses a --data-dir that holds no store (see
+// RequireStore); CreateStore is the explicit way to start one.
 func OpenStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
+	if err := RequireStore(cfg); err != nil {
+		return nil, err
+	}
 	return openStore(ctx, cfg, false)
 }
 
-// OpenServingStore opens the store for `hookd serve`: on the embedded store
-// it holds the data directory's lock, so a second server is refused with a
-// clear error (and this one owns every lease it finds).
+// CreateStore is OpenStore that creates an empty embedded store when
+// --data-dir has none (`--init` of the administration commands, the demo
+// and the bench, which bootstrap a store before serving it).
+func CreateStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
+	return openStore(ctx, cfg, false)
+}
+
+// OpenServingStore opens the store for `hookd serve`, creating an embedded
+// one on first start: on the embedded store it holds the data directory's
+// lock, so a second server is refused with a clear error (and this one owns
+// every lease it finds).
 func OpenServingStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
 	return openStore(ctx, cfg, true)
 }
 
+// RequireStore returns nil on PostgreSQL or when --data-dir holds an
+// embedded store. An administration command run in the wrong directory
+// would otherwise create an empty store (and a new JWT secret) beside the
+// real one, and its user would meet "no team" and "bearer token signature
+// is invalid" later instead of the real mistake.
+func RequireStore(cfg *config.Config) error {
+	if cfg.IsPostgres() {
+		return nil
+	}
+	_, err := os.Stat(filepath.Join(cfg.DataDir, dbFile))
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%w in %s: run this where `hookd serve` keeps its data (its --data-dir, default ./hookd-data of the directory it runs in), or pass that directory with --data-dir; to create a new, empty store here, add --init", ErrNoStore, absPath(cfg.DataDir))
+	default:
+		return fmt.Errorf("--data-dir %s: %w", absPath(cfg.DataDir), err)
+	}
+}
+
+// absPath names a directory the way an operator can find it whatever
+// directory the command ran in.
+func absPath(dir string) string {
+	if abs, err := filepath.Abs(dir); err == nil {
+		return abs
+	}
+	return dir
+}
+
 func openStore(ctx context.Context, cfg *config.Config, serving bool) (store.Store, error) {
 	if cfg.IsPostgres() {
-		return postgres.Open(ctx, postgres.Options{URL: cfg.Database})
+		st, err := postgres.Open(ctx, postgres.Options{URL: cfg.Database})
+		if err != nil {
+			return nil, describePostgresError(err)
+		}
+		return st, nil
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating --data-dir: %w", err)
 	}
-	return sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.DataDir, dbFile), Exclusive: serving})
+	st, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.DataDir, dbFile), Exclusive: serving})
+	if err != nil {
+		return nil, fmt.Errorf("opening the store: %w", err)
+	}
+	return st, nil
 }
 
 // Keys is the key material of a running hookd.
@@ -63,7 +117,7 @@ func LoadKeys(ctx context.Context, cfg *config.Config, st store.Store) (Keys, er
 	rawKey := cfg.MasterKey
 	if rawKey == "" {
 		if cfg.IsPostgres() {
-			return keys, errors.New("--master-key (or HOOKD_MASTER_KEY) is required with PostgreSQL: every process must share it; generate one with: head -c 32 /dev/urandom | base64")
+			return keys, errMasterKeyRequired
 		}
 		var err error
 		if rawKey, err = secretbox.LoadOrCreateFile(filepath.Join(cfg.DataDir, masterKeyFile), secretbox.GenerateKey); err != nil {
@@ -89,8 +143,8 @@ func LoadKeys(ctx context.Context, cfg *config.Config, st store.Store) (Keys, er
 }
 
 // LoadJWTSecret resolves the HS256 secret: --jwt-secret, else none when
-// --jwks-url is set (asymmetric tokens only), else (embedded store only) a
-// secret generated into --data-dir on first use.
+// --jwks-url is set (asymmetric tokens only), else (embedded store only) the
+// store's secret in --data-dir, generated on first use.
 func LoadJWTSecret(cfg *config.Config) ([]byte, error) {
 	switch {
 	case cfg.JWTSecret != "":
@@ -98,10 +152,12 @@ func LoadJWTSecret(cfg *config.Config) ([]byte, error) {
 	case cfg.JWKSURL != "":
 		return nil, nil
 	case cfg.IsPostgres():
-		return nil, errors.New("--jwt-secret (or --jwks-url) is required with PostgreSQL: every process must share it")
+		return nil, errJWTSecretRequired
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("creating --data-dir: %w", err)
+	// The secret belongs to a store: one generated for a directory without
+	// a store signs tokens that the real server refuses.
+	if err := RequireStore(cfg); err != nil {
+		return nil, err
 	}
 	secret, err := secretbox.LoadOrCreateFile(filepath.Join(cfg.DataDir, jwtSecretFile), func() (string, error) {
 		return secretbox.GenerateSecret("", 48)

@@ -47,11 +47,11 @@ func childEnv() []string {
 }
 
 // runAdmin runs one administration command of bin and decodes its JSON
-// answer into out.
-func runAdmin(ctx context.Context, bin string, args []string, out any) error {
+// answer into out. env adds variables to the child's environment.
+func runAdmin(ctx context.Context, bin string, args []string, out any, env ...string) error {
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = childEnv()
+	cmd.Env = append(childEnv(), env...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("%s %s: %w: %s", bin, strings.Join(args[:2], " "), err, bytes.TrimSpace(stderr.Bytes()))
@@ -68,7 +68,10 @@ func bootstrapChild(ctx context.Context, bin string, s storeSetup) (team uuid.UU
 	var created struct {
 		ID string `json:"id"`
 	}
-	if err := runAdmin(ctx, bin, append([]string{"team", "create", "--name", "bench"}, s.storeFlags()...), &created); err != nil {
+	// The store is new: the administration commands create one only when
+	// asked (--init). Asked through the environment, which a binary from
+	// before --init ignores, rather than a flag it would refuse.
+	if err := runAdmin(ctx, bin, append([]string{"team", "create", "--name", "bench"}, s.storeFlags()...), &created, "HOOKD_INIT=true"); err != nil {
 		return team, "", err
 	}
 	if team, err = uuid.Parse(created.ID); err != nil {

@@ -242,7 +242,7 @@ func defaultWorkers() int {
 // hookd opens it (as the administration commands do).
 func bootstrap(ctx context.Context, cfg *config.Config, user uuid.UUID) (uuid.UUID, error) {
 	team := uuid.Must(uuid.NewV7())
-	st, err := app.OpenStore(ctx, cfg)
+	st, err := app.CreateStore(ctx, cfg)
 	if err != nil {
 		return team, fmt.Errorf("opening the store: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -116,23 +117,45 @@ func (c *Config) IsPostgres() bool {
 	return strings.HasPrefix(c.Database, "postgres://") || strings.HasPrefix(c.Database, "postgresql://")
 }
 
-// Validate checks what flag parsing cannot.
+// Validate checks what flag parsing cannot. It reports every mistake at
+// once (a Problems), so that a start does not fail once per wrong flag.
 func (c *Config) Validate(serve bool) error {
+	var p Problems
 	if c.Database != "" && !c.IsPostgres() {
-		return fmt.Errorf("--database must be a postgres:// or postgresql:// URL (leave it unset for the embedded store)")
+		p.Addf("--database must be a postgres:// or postgresql:// URL (leave it unset for the embedded store)")
 	}
-	if !serve {
-		return nil
+	if _, err := ParseLogLevel(c.LogLevel); err != nil {
+		p.Add(err)
 	}
-	switch {
-	case c.DeliveryTimeout <= 0:
-		return errors.New("--delivery-timeout must be positive")
-	case c.Retention <= 0:
-		return errors.New("--retention must be positive")
-	case c.WebhookConcurrency < 1:
-		return errors.New("--webhook-concurrency must be at least 1")
-	case c.Workers < 1:
-		return errors.New("--workers must be at least 1")
+	if serve {
+		if c.DeliveryTimeout <= 0 {
+			p.Addf("--delivery-timeout must be positive")
+		}
+		if c.Retention <= 0 {
+			p.Addf("--retention must be positive")
+		}
+		if c.WebhookConcurrency < 1 {
+			p.Addf("--webhook-concurrency must be at least 1")
+		}
+		if c.Workers < 1 {
+			p.Addf("--workers must be at least 1")
+		}
 	}
-	return nil
+	return p.Err()
+}
+
+// logLevels are the names --log-level accepts. slog would also take
+// offsets such as "INFO+2", but nobody means those on a command line, and
+// its error ("slog: level string \"LOUD\": unknown name") does not say
+// what would have worked.
+var logLevels = map[string]slog.Level{
+	"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError,
+}
+
+// ParseLogLevel reads --log-level: debug, info, warn or error, in any case.
+func ParseLogLevel(s string) (slog.Level, error) {
+	if l, ok := logLevels[strings.ToLower(strings.TrimSpace(s))]; ok {
+		return l, nil
+	}
+	return 0, fmt.Errorf("--log-level %q is not a level: use debug, info, warn or error", s)
 }

@@ -1,8 +1,11 @@
 package config
 
 import (
+	"errors"
 	"flag"
 	"io"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,5 +99,46 @@ func TestBadValuesAreErrors(t *testing.T) {
 func TestEnvName(t *testing.T) {
 	if got := EnvName("webhook-concurrency"); got != "HOOKD_WEBHOOK_CONCURRENCY" {
 		t.Fatal(got)
+	}
+}
+
+// TestValidateReportsEveryProblem: one start, one list of every mistake.
+func TestValidateReportsEveryProblem(t *testing.T) {
+	c, err := parse(t, []string{"--workers", "0", "--retention", "0s", "--log-level", "loud", "--database", "mysql://x"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Validate(true)
+	var p Problems
+	if !errors.As(err, &p) || len(p) != 4 {
+		t.Fatalf("Validate = %v, want the 4 problems", err)
+	}
+	for _, want := range []string{"4 problems with the configuration:\n  - --database", "\n  - --log-level", "\n  - --retention", "\n  - --workers"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q lacks %q", err, want)
+		}
+	}
+	// The administration commands have no serve flags to get wrong.
+	if err := c.Validate(false); err == nil || strings.Contains(err.Error(), "--workers") {
+		t.Errorf("Validate(false) = %v, want only the shared flags' problems", err)
+	}
+	// One problem reads as one sentence.
+	c, _ = parse(t, []string{"--workers", "0"}, nil)
+	if err := c.Validate(true); err == nil || err.Error() != "--workers must be at least 1" {
+		t.Errorf("one problem: %q", err)
+	}
+}
+
+func TestParseLogLevel(t *testing.T) {
+	for in, want := range map[string]slog.Level{"debug": slog.LevelDebug, "INFO": slog.LevelInfo, " Warn ": slog.LevelWarn, "error": slog.LevelError} {
+		if got, err := ParseLogLevel(in); err != nil || got != want {
+			t.Errorf("ParseLogLevel(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"loud", "", "info+2", "warning"} {
+		_, err := ParseLogLevel(in)
+		if err == nil || !strings.Contains(err.Error(), "use debug, info, warn or error") {
+			t.Errorf("ParseLogLevel(%q) = %v, want the valid levels listed", in, err)
+		}
 	}
 }

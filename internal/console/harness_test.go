@@ -164,7 +164,7 @@ func startHookd(t *testing.T) *hookd {
 		t.Fatal(err)
 	}
 	h := &hookd{t: t, dataDir: t.TempDir(), ingestToken: "console-test-ingest-token-0123456789", rcv: startReceiver(t)}
-	h.team = h.admin(bin, "team", "create", "--name", "Console team")["id"]
+	h.team = h.admin(bin, "team", "create", "--name", "Console team", "--init")["id"]
 	adminUser, viewerUser := "019c0000-0000-7000-8000-00000000a001", "019c0000-0000-7000-8000-00000000b002"
 	h.admin(bin, "member", "add", "--team", h.team, "--user", adminUser, "--role", "admin")
 	h.admin(bin, "member", "add", "--team", h.team, "--user", viewerUser, "--role", "viewer")

@@ -31,6 +31,12 @@ const (
 	classOther      = "other"
 )
 
+// refusedText explains a policy refusal in the delivery log. The refused
+// address stays out of it (the log is read through the API, and the
+// address a name resolves to inside the network is not the caller's to
+// learn); the hint says how an operator can allow the destination.
+var refusedText = netguard.ErrRefused.Error() + " (" + netguard.AllowHint + ")"
+
 // maxResponseBody caps the response bytes read and stored per attempt.
 const maxResponseBody = 4 << 10
 
@@ -50,7 +56,7 @@ func describeStatus(code int) (class, text string) {
 // lower-level errors that would otherwise be misread.
 func describeError(err error, timeout time.Duration) (class, text string) {
 	if netguard.IsRefused(err) {
-		return classRefused, "destination refused by network policy"
+		return classRefused, refusedText
 	}
 	var netErr net.Error
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()) {

@@ -27,7 +27,7 @@ func TestDescribeError(t *testing.T) {
 		class string
 		text  string
 	}{
-		{wrap(fmt.Errorf("%w: 10.0.0.1 is private", netguard.ErrRefused)), classRefused, "destination refused by network policy"},
+		{wrap(fmt.Errorf("%w: 10.0.0.1 is private", netguard.ErrRefused)), classRefused, "destination refused by network policy (hookd serve --allow-cidr permits a range)"},
 		{wrap(context.DeadlineExceeded), classTimeout, "timeout after 10s"},
 		{wrap(&net.DNSError{Err: "i/o timeout", Name: "x", IsTimeout: true}), classTimeout, "timeout after 10s"},
 		{wrap(syscall.ECONNREFUSED), classConnection, "connection refused"},

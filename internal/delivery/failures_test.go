@@ -129,7 +129,7 @@ func TestRefusedDestinationMakesNoConnection(t *testing.T) {
 		if d.Status != store.StatusFailed || len(d.Attempts) != 1 {
 			t.Fatalf("delivery %s with %d attempts, want failed with 1", d.Status, len(d.Attempts))
 		}
-		if a := d.Attempts[0]; a.StatusCode != nil || deref(a.Error) != "destination refused by network policy" {
+		if a := d.Attempts[0]; a.StatusCode != nil || deref(a.Error) != "destination refused by network policy (hookd serve --allow-cidr permits a range)" {
 			t.Fatalf("attempt = status %v error %v", deref(a.StatusCode), deref(a.Error))
 		}
 		if _, _, conns := rc.stats(); conns != 0 || rc.count() != 0 {

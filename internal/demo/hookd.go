@@ -71,7 +71,7 @@ func bootstrap(ctx context.Context, cfg *config.Config, tokenTTL time.Duration) 
 	if id.userID, err = uuid.NewV7(); err != nil {
 		return id, err
 	}
-	st, err := app.OpenStore(ctx, cfg)
+	st, err := app.CreateStore(ctx, cfg)
 	if err != nil {
 		return id, fmt.Errorf("opening the store: %w", err)
 	}

@@ -77,7 +77,7 @@ func (p *Policy) checkHost(host string) error {
 	}
 	if addr, err := netip.ParseAddr(host); err == nil {
 		if why := p.refusal(addr); why != "" {
-			return invalid("host is a blocked destination: %s", why)
+			return invalid("host is a blocked destination: %s; %s", why, AllowHint)
 		}
 		return nil
 	}
@@ -91,7 +91,7 @@ func (p *Policy) checkHost(host string) error {
 				return nil
 			}
 		}
-		return invalid("host %s is a blocked destination (loopback)", host)
+		return invalid("host %s is a blocked destination (loopback); %s", host, AllowHint)
 	}
 	return nil
 }

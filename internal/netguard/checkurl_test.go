@@ -87,3 +87,20 @@ func TestCheckURL(t *testing.T) {
 		})
 	}
 }
+
+// TestBlockedDestinationsSayHowToAllowThem: a refused destination on a
+// private network must not look like a bug of hookd; the error names the
+// flag that permits it. Other mistakes (no https, a fragment) do not.
+func TestBlockedDestinationsSayHowToAllowThem(t *testing.T) {
+	p := mustPolicy(t)
+	for _, u := range []string{"https://127.0.0.1/", "https://10.1.2.3/", "https://[::1]/", "https://localhost/", "https://[64:ff9b::7f00:1]/"} {
+		if err := p.CheckURL(u); err == nil || !strings.Contains(err.Error(), "--allow-cidr") {
+			t.Errorf("CheckURL(%q) = %v, want it to mention --allow-cidr", u, err)
+		}
+	}
+	for _, u := range []string{"http://hooks.example.com/", "https://hooks.example.com/#x"} {
+		if err := p.CheckURL(u); err == nil || strings.Contains(err.Error(), "--allow-cidr") {
+			t.Errorf("CheckURL(%q) = %v, want an error without the --allow-cidr hint", u, err)
+		}
+	}
+}

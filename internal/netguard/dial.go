@@ -12,6 +12,12 @@ import (
 // connection failure. Use [IsRefused] on errors from an http.Client.
 var ErrRefused = errors.New("destination refused by network policy")
 
+// AllowHint tells whoever reads a refusal (a webhook's owner in the API or
+// the delivery log, who may well be the operator) that the policy is not
+// fixed: without it, a refused destination on a private network looks like
+// a bug of hookd.
+const AllowHint = "hookd serve --allow-cidr permits a range"
+
 // IsRefused reports whether err (from a dial, or an http.Client call that
 // wraps one in *url.Error and *net.OpError) was caused by the dial-time guard.
 func IsRefused(err error) bool {
