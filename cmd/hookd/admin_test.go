@@ -97,3 +97,27 @@ func TestAdminCommandsReadTheEnvironment(t *testing.T) {
 		t.Fatalf("member add in the store HOOKD_DATA_DIR chose: %d %s", code, errOut)
 	}
 }
+
+func TestKeysCommandUsage(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"keys"}, 2, "hookd keys rotate-master"},
+		{[]string{"keys", "rotate"}, 2, "hookd keys rotate-master"},
+		{[]string{"keys", "rotate-master", "--data-dir", dir, "--batch-size", "0"}, 2, "--batch-size"},
+		{[]string{"keys", "rotate-master", "--data-dir", dir, "--master-key", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}, 1, "--new-master-key is required"},
+		{[]string{"keys", "rotate-master", "--data-dir", dir}, 1, "nothing to rotate"},
+		{[]string{"keys", "rotate-master", "--data-dir", dir, "--master-key", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+			"--new-master-key", "short"}, 1, "--new-master-key: master key"},
+		{[]string{"keys", "rotate-master", "--data-dir", dir, "--master-key", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+			"--new-master-key", "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=", "--previous-master-key", "secret-looking-garbage"}, 1, "--previous-master-key (number 1)"},
+	} {
+		code, _, errOut := hookdRun(t, tc.args...)
+		if code != tc.code || !strings.Contains(errOut, tc.want) || strings.Contains(errOut, "secret-looking-garbage") {
+			t.Errorf("hookd %v: exit %d, stderr %q; want %d mentioning %q", tc.args, code, errOut, tc.code, tc.want)
+		}
+	}
+}

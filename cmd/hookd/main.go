@@ -22,6 +22,7 @@ Usage:
   hookd member add --team ID --user ID --role owner|admin|member|viewer
   hookd credential create --team ID --kind integration|device [--user ID] --name NAME [--expires-in-days N]
   hookd token --user ID [--ttl DURATION]   mint an HS256 JWT (development and tests)
+  hookd keys rotate-master [--new-master-key KEY]   re-encrypt every webhook secret under a new master key
   hookd demo                               the whole loop on a temporary store, with a local receiver
   hookd bench [--scenario NAME] [flags]    measure delivery throughput and latency (see BENCHMARKS.md)
   hookd version
@@ -72,6 +73,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runGroup(ctx, cmd, commandGroups()[cmd], rest, stdout, stderr)
 	case "token":
 		return token(ctx, rest, stdout, stderr)
+	case "keys":
+		return keys(ctx, rest, stdout, stderr)
 	case "demo":
 		return demo(ctx, rest, stdout, stderr)
 	case "bench":

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 
 	"github.com/hookd/hookd/internal/config"
+	"github.com/hookd/hookd/internal/masterkey"
 	"github.com/hookd/hookd/internal/secretbox"
 	"github.com/hookd/hookd/internal/store"
 	"github.com/hookd/hookd/internal/store/postgres"
@@ -19,10 +20,10 @@ import (
 )
 
 const (
-	dbFile         = "hookd.db"
-	masterKeyFile  = "master.key"
-	jwtSecretFile  = "jwt-secret"
-	fingerprintKey = "master_key_fingerprint"
+	dbFile            = "hookd.db"
+	masterKeyFile     = "master.key"
+	nextMasterKeyFile = "master.key.next" // a rotation's new key until it is done
+	jwtSecretFile     = "jwt-secret"
 )
 
 // ErrNoStore is matched (errors.Is) by the error of an administration
@@ -108,38 +109,66 @@ type Keys struct {
 	JWTSecret []byte // nil: HS256 tokens are not accepted
 }
 
-// LoadKeys resolves --master-key and --jwt-secret. On the embedded store
-// missing ones are generated into --data-dir (mode 0600); on PostgreSQL every
-// process must share them, so the master key is required, and the store's
-// recorded fingerprint must match it.
+// LoadKeys resolves --master-key, --previous-master-key and --jwt-secret.
+// On the embedded store missing ones are generated into --data-dir (mode
+// 0600); on PostgreSQL every process must share them, so the master key is
+// required. The store records the fingerprints of the master keys its
+// secrets may be sealed under, and a process lacking one of them refuses to
+// start (masterkey.Check).
 func LoadKeys(ctx context.Context, cfg *config.Config, st store.Store) (Keys, error) {
 	var keys Keys
+	box, err := MasterBox(cfg)
+	if err != nil {
+		return keys, err
+	}
+	if _, err := masterkey.Check(ctx, st, box); err != nil {
+		if errors.Is(err, store.ErrKeyMismatch) && interruptedRotation(cfg) {
+			err = fmt.Errorf("%w. A master-key rotation of this data directory was interrupted (%s exists): run `hookd keys rotate-master` again to finish it", err, nextMasterKeyFile)
+		}
+		return keys, err
+	}
+	keys.Box = box
+	keys.JWTSecret, err = LoadJWTSecret(cfg)
+	return keys, err
+}
+
+// MasterBox is the configured master key, sealing, with the previous keys
+// that only open. Without --master-key the embedded store uses (and on
+// first use creates) <data-dir>/master.key.
+func MasterBox(cfg *config.Config) (*secretbox.Box, error) {
 	rawKey := cfg.MasterKey
 	if rawKey == "" {
 		if cfg.IsPostgres() {
-			return keys, errMasterKeyRequired
+			return nil, errMasterKeyRequired
 		}
 		var err error
 		if rawKey, err = secretbox.LoadOrCreateFile(filepath.Join(cfg.DataDir, masterKeyFile), secretbox.GenerateKey); err != nil {
-			return keys, fmt.Errorf("master key file: %w", err)
+			return nil, fmt.Errorf("master key file: %w", err)
 		}
 	}
 	key, err := secretbox.ParseKey(rawKey)
 	if err != nil {
-		return keys, fmt.Errorf("--master-key: %w", err)
+		return nil, fmt.Errorf("--master-key: %w", err)
 	}
-	if keys.Box, err = secretbox.New(key); err != nil {
-		return keys, err
+	var previous [][]byte
+	for i, raw := range cfg.PreviousMasterKey {
+		k, err := secretbox.ParseKey(raw)
+		if err != nil {
+			return nil, fmt.Errorf("--previous-master-key (number %d): %w", i+1, err)
+		}
+		previous = append(previous, k)
 	}
-	recorded, err := st.EnsureMeta(ctx, fingerprintKey, keys.Box.Fingerprint())
-	if err != nil {
-		return keys, fmt.Errorf("recording the master key fingerprint: %w", err)
+	return secretbox.New(key, previous...)
+}
+
+// interruptedRotation reports a master-key rotation of the embedded store's
+// key file that did not finish (see RotateMaster).
+func interruptedRotation(cfg *config.Config) bool {
+	if cfg.IsPostgres() || cfg.MasterKey != "" {
+		return false
 	}
-	if recorded != keys.Box.Fingerprint() {
-		return keys, fmt.Errorf("%w: this store's webhook secrets were encrypted with another master key (fingerprint %s, this key %s); refusing to start", store.ErrKeyMismatch, recorded, keys.Box.Fingerprint())
-	}
-	keys.JWTSecret, err = LoadJWTSecret(cfg)
-	return keys, err
+	_, err := os.Stat(filepath.Join(cfg.DataDir, nextMasterKeyFile))
+	return err == nil
 }
 
 // LoadJWTSecret resolves the HS256 secret: --jwt-secret, else none when

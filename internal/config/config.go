@@ -23,6 +23,7 @@ type Config struct {
 	JWTIssuer          string
 	JWTAudience        string
 	MasterKey          string
+	PreviousMasterKey  ListFlag
 	IngestToken        string
 	AllowCIDR          ListFlag
 	CAFile             string
@@ -60,6 +61,7 @@ func Register(fs *flag.FlagSet, serve bool) *Config {
 	fs.StringVar(&c.JWTIssuer, "jwt-issuer", "", "required iss claim of every JWT")
 	fs.StringVar(&c.JWTAudience, "jwt-audience", "", "required aud claim of every JWT")
 	fs.StringVar(&c.MasterKey, "master-key", "", "base64 of 32 bytes encrypting webhook secrets (default: generated into --data-dir on the embedded store)")
+	fs.Var(&c.PreviousMasterKey, "previous-master-key", "an earlier master key that still decrypts, never encrypts, during a master-key rotation (repeatable)")
 	fs.StringVar(&c.JWKSURL, "jwks-url", "", "JWKS URL for RS256/ES256/EdDSA JWTs")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	if !serve {

@@ -160,3 +160,41 @@ func TestGenerateKeyParses(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A Box with previous keys seals under its own key only and opens what any
+// of its keys sealed: the state of a store in the middle of a master-key
+// rotation.
+func TestBoxWithPreviousKeys(t *testing.T) {
+	oldKey, newKey, otherKey := bytes.Repeat([]byte{7}, KeySize), bytes.Repeat([]byte{8}, KeySize), bytes.Repeat([]byte{9}, KeySize)
+	oldBox, _ := New(oldKey)
+	newBox, _ := New(newKey)
+	ring, err := New(newKey, oldKey, newKey, oldKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ring.Fingerprints(); len(got) != 2 || got[0] != newBox.Fingerprint() || got[1] != oldBox.Fingerprint() {
+		t.Fatalf("Fingerprints() = %v, want [new old] without repeats", got)
+	}
+	if ring.Fingerprint() != newBox.Fingerprint() {
+		t.Fatal("the ring's fingerprint is not its sealing key's")
+	}
+	for name, ct := range map[string][]byte{"old": oldBox.Seal([]byte("whsec_old")), "new": newBox.Seal([]byte("whsec_new"))} {
+		if pt, err := ring.Open(ct); err != nil || string(pt) != "whsec_"+name {
+			t.Fatalf("ring opens the %s key's ciphertext: %q, %v", name, pt, err)
+		}
+	}
+	sealed := ring.Seal([]byte("whsec_x"))
+	if _, err := oldBox.Open(sealed); err != ErrOpen {
+		t.Fatal("the ring sealed under a previous key")
+	}
+	if pt, err := newBox.Open(sealed); err != nil || string(pt) != "whsec_x" {
+		t.Fatalf("the ring did not seal under its own key: %q, %v", pt, err)
+	}
+	other, _ := New(otherKey)
+	if _, err := ring.Open(other.Seal([]byte("x"))); err != ErrOpen {
+		t.Fatalf("a key outside the ring opened: %v", err)
+	}
+	if _, err := New(newKey, make([]byte, 5)); err == nil || !strings.Contains(err.Error(), "previous key 1") {
+		t.Fatalf("a bad previous key: err = %v, want one naming it", err)
+	}
+}

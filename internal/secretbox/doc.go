@@ -7,7 +7,9 @@
 // sealed bytes. A Box also names its key by a Fingerprint (an HMAC of a fixed
 // label, so the key cannot be recovered from it); the store records it, and a
 // process started with another key refuses to run instead of failing to
-// decrypt later.
+// decrypt later. A Box may also hold previous keys that open but never seal:
+// that is how every process reads both old and new ciphertexts while
+// `hookd keys rotate-master` re-encrypts the secrets under a new key.
 //
 // Key files: on the embedded store the master key and the JWT secret are
 // generated into the data directory on first use (LoadOrCreateFile). They are

@@ -111,6 +111,12 @@ type Webhook struct {
 	LastDeliveredAt *time.Time
 }
 
+// WebhookSecret is a webhook's sealed secret, for a master-key rotation.
+type WebhookSecret struct {
+	ID        uuid.UUID
+	SecretEnc []byte
+}
+
 // WebhookPatch changes only the non-nil fields.
 type WebhookPatch struct {
 	DisplayName *string
@@ -295,6 +301,10 @@ type Store interface {
 	// EnsureMeta stores value under key when absent and returns the value now
 	// stored (the old one when present).
 	EnsureMeta(ctx context.Context, key, value string) (string, error)
+	// SwapMeta sets key to value only if it holds old now (old "" means the
+	// key is absent) and reports whether it did: a compare-and-swap, so
+	// processes that change the same key at once cannot lose an update.
+	SwapMeta(ctx context.Context, key, old, value string) (bool, error)
 
 	// Teams and members (administration commands, auth).
 	CreateTeam(ctx context.Context, t Team) error
@@ -320,6 +330,14 @@ type Store interface {
 	// DeleteWebhook removes the webhook and cancels its pending deliveries
 	// (the delivery log of a deleted webhook is no longer reachable by API).
 	DeleteWebhook(ctx context.Context, teamID, id uuid.UUID) error
+	// WebhookSecrets lists at most limit webhooks of every team whose id is
+	// after `after` (uuid.Nil: from the first), in id order, with their
+	// sealed secrets: a master-key rotation walks the table with it.
+	WebhookSecrets(ctx context.Context, after uuid.UUID, limit int) ([]WebhookSecret, error)
+	// ReplaceWebhookSecret sets the sealed secret of webhook id to value
+	// only if it is old now, and reports whether it did: a rotate-secret (or
+	// a delete) that came in between wins.
+	ReplaceWebhookSecret(ctx context.Context, id uuid.UUID, old, value []byte) (bool, error)
 
 	// Ingest writes each event and one pending delivery per active webhook of
 	// its team subscribed to its type, in one durable transaction shared with

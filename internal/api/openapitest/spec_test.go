@@ -2,6 +2,7 @@ package openapitest
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -174,5 +175,31 @@ func assertStrictObjects(t *testing.T, at string, schema *openapi3.Schema) {
 	}
 	if schema.Items != nil {
 		assertStrictObjects(t, at+"[]", schema.Items.Value)
+	}
+}
+
+func TestStatusesAndFieldsOfAnOperation(t *testing.T) {
+	s := Load(t)
+	r := Route{"GET", "/api/v1/webhooks/{webhookId}/deliveries/{deliveryId}"}
+	if diff := cmp.Diff([]string{"200", "400", "401", "403", "404", "500"}, s.Statuses(r)); diff != "" {
+		t.Errorf("Statuses (-want +got):\n%s", diff)
+	}
+	fields := s.Fields(r)
+	for _, want := range []string{"request_body", "attempts", "attempt_number", "response_body", "delivery_status"} {
+		if !slices.Contains(fields, want) {
+			t.Errorf("Fields lacks %q: %v", want, fields)
+		}
+	}
+	if slices.Contains(fields, "error_message") {
+		t.Error("Fields lists the error envelope")
+	}
+	list := s.Fields(Route{"GET", "/api/v1/webhooks"})
+	for _, want := range []string{"current_page", "per_page", "webhook_status", "webhook_list", "page_meta", "total_count"} {
+		if !slices.Contains(list, want) {
+			t.Errorf("list webhooks: Fields lacks %q: %v", want, list)
+		}
+	}
+	if s.Statuses(Route{"GET", "/nowhere"}) != nil || s.Fields(Route{"PATCH", "/healthz"}) != nil {
+		t.Error("an unknown operation has statuses or fields")
 	}
 }

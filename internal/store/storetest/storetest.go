@@ -34,6 +34,7 @@ type group struct {
 func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	groups := []group{
 		{"Meta", metaCases()},
+		{"Keys", keyCases()},
 		{"Teams", teamCases()},
 		{"Credentials", credentialCases()},
 		{"Webhooks", webhookCases()},
