@@ -263,10 +263,14 @@ func resetConn(w http.ResponseWriter, _ *http.Request) int {
 	case *net.TCPConn:
 		tcp = c
 	}
-	if tcp != nil {
-		_ = tcp.SetLinger(0)
+	if tcp == nil {
+		_ = conn.Close()
+		return 0
 	}
-	_ = conn.Close()
+	// Close the TCP connection itself: closing the TLS one would first
+	// send a close_notify alert, a clean end rather than a reset.
+	_ = tcp.SetLinger(0)
+	_ = tcp.Close()
 	return 0
 }
 
