@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -153,10 +154,12 @@ func listDeliveries(t *testing.T, h *hookd, token, team, hookID string) []map[st
 type loader struct {
 	client *http.Client
 	base   func() string
-	team   string
+	teams  []string // events go to each in turn
+	next   atomic.Uint64
 
 	mu         sync.Mutex
 	accepted   map[string]time.Time // task id → when hookd answered
+	sent       map[string]time.Time // task id → when its single ingest was sent
 	refused    map[int]int          // non-accepting answers by status
 	unanswered int                  // requests that got no answer (hookd killed, restarting)
 	requests   chan struct{}        // a request is being sent
@@ -165,14 +168,15 @@ type loader struct {
 func newLoader(team string, base func() string) *loader {
 	return &loader{
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
-		base:   base, team: team, accepted: map[string]time.Time{}, refused: map[int]int{},
+		base:   base, teams: []string{team}, accepted: map[string]time.Time{}, sent: map[string]time.Time{}, refused: map[int]int{},
 		requests: make(chan struct{}, 1),
 	}
 }
 
 func (l *loader) event() (string, map[string]any) {
 	task := uuid.NewString()
-	return task, map[string]any{"team_id": l.team, "task_id": task, "task_status": "completed",
+	team := l.teams[int(l.next.Add(1)%uint64(len(l.teams)))]
+	return task, map[string]any{"team_id": team, "task_id": task, "task_status": "completed",
 		"task_output": map[string]any{"storage_key": "tasks/" + task + "/output.png", "image_count": 1}}
 }
 
@@ -203,6 +207,7 @@ func (l *loader) post(path string, body any) (int, []byte, error) {
 // one ingests a single event; it reports whether it was accepted.
 func (l *loader) one() bool {
 	task, ev := l.event()
+	sent := time.Now()
 	code, _, err := l.post("/internal/v1/task-events", ev)
 	if err != nil {
 		return false
@@ -212,6 +217,7 @@ func (l *loader) one() bool {
 	defer l.mu.Unlock()
 	if code == http.StatusAccepted || code == http.StatusOK {
 		l.accepted[task] = at
+		l.sent[task] = sent
 		return true
 	}
 	l.refused[code]++
@@ -282,6 +288,12 @@ func (l *loader) acceptedTasks() map[string]time.Time {
 		out[k] = v
 	}
 	return out
+}
+
+func (l *loader) sentAt(task string) time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sent[task]
 }
 
 func (l *loader) refusals() string {
