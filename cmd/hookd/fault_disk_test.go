@@ -85,6 +85,13 @@ func TestFaultDiskFull(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	refusedFull = ld.refusals()
+	// What a client is told: a 500 without internal detail.
+	_, ev := ld.event()
+	code, body, err := ld.post("/internal/v1/task-events", ev)
+	if err != nil || code != http.StatusInternalServerError || strings.Contains(strings.ToLower(string(body)), "sqlite") ||
+		strings.Contains(strings.ToLower(string(body)), "disk") {
+		t.Errorf("ingest on a full disk answered %d %s (%v); want a 500 without internal detail", code, body, err)
+	}
 	if !h.alive() {
 		t.Fatalf("hookd exited on a full disk")
 	}
