@@ -35,7 +35,9 @@ func TestFaultDiskFull(t *testing.T) {
 		}
 	})
 	e := newFaultEnv(t, storeConfig{name: "sqlite"}, "--data-dir", dir)
-	e.rcv.handle("/d", answer(http.StatusOK))
+	// Answers take 100 ms, so that attempts are in flight when the disk
+	// fills and their outcomes must be written on a full disk.
+	e.rcv.handle("/d", answerAfter(func() time.Duration { return 100 * time.Millisecond }))
 	h := startHookd(t, e.serveArgs("--log-level", "info")...)
 	hookID := e.createWebhook(h, "disk", e.rcv.url("/d"), "/d")
 	ld := newLoader(e.team, func() string { return h.base })
@@ -138,7 +140,8 @@ func TestFaultDiskFull(t *testing.T) {
 	rs := e.rcv.snapshot()
 	recordFigures(t, map[string]any{"store": "sqlite", "full_for_s": freedAt.Sub(fullAt).Seconds(),
 		"events_accepted": len(accepted), "deliveries_in_log": total, "requests_received": len(rs),
-		"ingest_before_full": refusedBefore, "ingest_while_full": refusedFull, "ingest_overall": ld.refusals()})
+		"ingest_before_full": refusedBefore, "ingest_while_full": refusedFull, "ingest_overall": ld.refusals(),
+		"outcome_writes_failed": metric(t, h, "hookd_delivery_record_failures_total", "")})
 	if err := h.stop(); err != nil {
 		t.Fatalf("exit: %v", err)
 	}
