@@ -33,7 +33,7 @@ type soakWindow struct {
 // minutes at 500 events/s with 100 endpoints; the short one a smoke test of
 // the same code.
 func TestFaultSoak(t *testing.T) {
-	duration := shortOrFull(10*time.Second, 10*time.Minute)
+	duration := shortOrFull(5*time.Second, 10*time.Minute)
 	rate := shortOrFull(200, 500)
 	endpoints := shortOrFull(10, 100)
 	for _, sc := range storeConfigs(t) {
