@@ -430,3 +430,25 @@ func pendingSince(t *testing.T, h *hookd, token, team, hookID string, at time.Ti
 	}
 	return !created.After(at)
 }
+
+// hookdSessions counts the PostgreSQL sessions named appName: all, those
+// whose last statement was a LISTEN, and those holding an advisory lock
+// (the owner lock).
+func hookdSessions(t *testing.T, appName string) (all, listening, locking int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, os.Getenv("HOOKD_TEST_DATABASE_URL"))
+	if err != nil {
+		t.Fatalf("connecting to list sessions: %v", err)
+	}
+	defer conn.Close(context.Background())
+	err = conn.QueryRow(ctx, `SELECT count(*),
+			count(*) FILTER (WHERE a.query ILIKE 'LISTEN %'),
+			count(*) FILTER (WHERE EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.locktype = 'advisory' AND l.granted))
+		FROM pg_stat_activity a WHERE a.application_name = $1`, appName).Scan(&all, &listening, &locking)
+	if err != nil {
+		t.Fatalf("listing hookd's sessions: %v", err)
+	}
+	return all, listening, locking
+}

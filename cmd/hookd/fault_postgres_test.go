@@ -99,6 +99,11 @@ func TestFaultPostgresSessionsTerminated(t *testing.T) {
 		}
 	}
 
+	// The sessions to terminate include the LISTEN one and the owner lock's.
+	waitFor(t, "hookd's pool, LISTEN and owner-lock sessions", 5*time.Second, func() bool {
+		all, listening, locking := hookdSessions(t, e.appName)
+		return all >= 3 && listening >= 1 && locking >= 1
+	})
 	rounds := shortOrFull(1, 10)
 	terminated := 0
 	var answersAgain []time.Time
