@@ -165,7 +165,12 @@ func freePort(t *testing.T) string {
 // startHookd runs `hookd serve` with args and waits for /readyz.
 func startHookd(t *testing.T, args ...string) *hookd {
 	t.Helper()
-	addr := freePort(t)
+	return startHookdAt(t, freePort(t), args...)
+}
+
+// startHookdAt is startHookd on a given address (a restart on the same one).
+func startHookdAt(t *testing.T, addr string, args ...string) *hookd {
+	t.Helper()
 	full := append([]string{"serve", "--addr", addr}, args...)
 	cmd := exec.Command(hookdBin, full...)
 	cmd.Env = append(os.Environ(), "HOOKD_LOG_LEVEL=debug")

@@ -34,7 +34,7 @@ const (
 	// defaultPoll is the safety-net poll; the wake paths do the real work.
 	defaultPoll = time.Second
 	// reapEvery is how often dead owners' leases are looked for.
-	reapEvery = time.Second
+	reapEvery = 500 * time.Millisecond
 	// secretCacheSize bounds the decrypted-secret cache.
 	secretCacheSize = 4096
 	// maxOutcomeBatch bounds one RecordOutcomes call.

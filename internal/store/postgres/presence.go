@@ -23,20 +23,30 @@ import (
 // instead of waiting for them to expire.
 //
 // The timing that keeps two live processes from sending one delivery at once:
-//   - the holder pings its lock session every pingEvery; when the session is
-//     gone it tries to take the lock back on a new one (a short blip costs
-//     nothing), and gives the identity up (Registration.Lost) once it has not
-//     been sure of holding the lock for fenceAfter;
+//   - the holder checks its lock session every pingEvery (each check bounded
+//     by pingTimeout); when the session is gone it tries to take the lock
+//     back on a new one (a short blip costs nothing), and gives the identity
+//     up (Registration.Lost) once it has not been sure of holding the lock
+//     for fenceAfter. Counting from the last moment it was sure, it stops at
+//     the latest after fenceAfter + pingEvery + pingTimeout;
 //   - a reaper voids an owner's leases only after seeing its lock missing
-//     for reapGrace > fenceAfter + pingEvery, re-checking the lock in the
-//     voiding statement itself. By then the holder has stopped, whatever the
-//     order in which the two noticed.
+//     for reapGrace, which is longer than that, re-checking the lock in the
+//     voiding statement itself. The lock went missing after the holder was
+//     last sure of it, so by then the holder has stopped, whatever the order
+//     in which the two noticed.
+//
+// A dead process's deliveries are taken over after about reapGrace plus a
+// reap interval (the engine calls ReapDeadOwners every half second).
 const (
-	pingEvery   = 500 * time.Millisecond
-	pingTimeout = time.Second
-	fenceAfter  = 1500 * time.Millisecond
-	reapGrace   = 2500 * time.Millisecond
+	pingEvery   = 250 * time.Millisecond
+	pingTimeout = 500 * time.Millisecond
+	fenceAfter  = time.Second
+	reapGrace   = 2 * time.Second
 )
+
+// The safety margin above, checked at compile time: reapGrace must exceed
+// the holder's worst stopping time.
+const _ = uint64(reapGrace - (fenceAfter + pingEvery + pingTimeout) - 1)
 
 // lockClass is the first key of this schema's owner locks: schemas of one
 // database have their own owner sequences, so their ids may coincide.
