@@ -3,17 +3,23 @@ package auth
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// strictClaims are the registered claims with their JSON types enforced.
-// golang-jwt decodes a NumericDate through json.Number, which also accepts a
-// JSON string holding digits ("exp":"9999999999"); RFC 7519 §2 defines
-// NumericDate as a JSON number, and a token that spells it otherwise was not
-// minted by a conforming issuer. The check runs while the claims are decoded,
-// before the signature is checked: either way the answer is 401.
+// strictClaims are the registered claims, decoded as RFC 7519 defines them.
+//
+// golang-jwt decodes RegisteredClaims with encoding/json, which has two
+// leniencies a verifier must not have: a NumericDate goes through
+// json.Number, which also takes a JSON string of digits ("exp":"9999999999"),
+// and struct fields match keys case-insensitively, so "eXp" or "SUB" would be
+// read as exp and sub although claim names are case-sensitive (RFC 7519 §4).
+// Each registered claim is therefore read from its exact key, after its JSON
+// type is checked: NumericDates are numbers, iss/sub/jti strings, aud a
+// string or an array of strings. This runs while the claims are decoded,
+// before the signature is checked; either way the answer is 401.
 type strictClaims struct {
 	jwt.RegisteredClaims
 }
@@ -32,20 +38,48 @@ func (c *strictClaims) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return err
 	}
-	for _, name := range []string{"exp", "nbf", "iat"} {
-		if v, ok := raw[name]; ok && !isJSONNumber(v) {
-			return &claimTypeError{name, "a JSON number (NumericDate)"}
+	if raw == nil {
+		return errors.New("claims must be a JSON object")
+	}
+	var rc jwt.RegisteredClaims
+	dates := []struct {
+		name string
+		dst  **jwt.NumericDate
+	}{{"exp", &rc.ExpiresAt}, {"nbf", &rc.NotBefore}, {"iat", &rc.IssuedAt}}
+	for _, d := range dates {
+		if v, ok := raw[d.name]; ok {
+			if !isJSONNumber(v) {
+				return &claimTypeError{d.name, "a JSON number (NumericDate)"}
+			}
+			if err := json.Unmarshal(v, d.dst); err != nil {
+				return err
+			}
 		}
 	}
-	for _, name := range []string{"iss", "sub", "jti"} {
-		if v, ok := raw[name]; ok && !isJSONString(v) {
-			return &claimTypeError{name, "a JSON string"}
+	strs := []struct {
+		name string
+		dst  *string
+	}{{"iss", &rc.Issuer}, {"sub", &rc.Subject}, {"jti", &rc.ID}}
+	for _, s := range strs {
+		if v, ok := raw[s.name]; ok {
+			if !isJSONString(v) {
+				return &claimTypeError{s.name, "a JSON string"}
+			}
+			if err := json.Unmarshal(v, s.dst); err != nil {
+				return err
+			}
 		}
 	}
-	if v, ok := raw["aud"]; ok && !isJSONString(v) && !isStringArray(v) {
-		return &claimTypeError{"aud", "a JSON string or an array of strings"}
+	if v, ok := raw["aud"]; ok {
+		if !isJSONString(v) && !isStringArray(v) {
+			return &claimTypeError{"aud", "a JSON string or an array of strings"}
+		}
+		if err := json.Unmarshal(v, &rc.Audience); err != nil {
+			return err
+		}
 	}
-	return json.Unmarshal(data, &c.RegisteredClaims)
+	c.RegisteredClaims = rc
+	return nil
 }
 
 // The raw values come from a successful json.Unmarshal, so they are valid

@@ -69,3 +69,41 @@ func TestVerifyRegisteredClaimTypes(t *testing.T) {
 
 // jsonNull marks a claim sent as JSON null.
 type jsonNull struct{}
+
+// Claim names are case-sensitive (RFC 7519 §4); encoding/json alone would
+// read "eXp" as exp and "SUB" as sub (found by FuzzVerify).
+func TestVerifyClaimNamesAreCaseSensitive(t *testing.T) {
+	v := newTestVerifier(t, JWTConfig{HS256Secret: testHSSecret}, nil)
+	user := uuid.New()
+	exp := testClock.Add(time.Hour).Unix()
+	for _, c := range []struct {
+		name   string
+		rename map[string]string // claim → key actually sent
+		extra  map[string]any
+		want   string // "" accepts
+	}{
+		{"exp as eXp", map[string]string{"exp": "eXp"}, nil, "no exp claim"},
+		{"exp as EXP", map[string]string{"exp": "EXP"}, nil, "no exp claim"},
+		{"sub as SUB", map[string]string{"sub": "SUB"}, nil, "sub claim must be a user UUID"},
+		{"sub as long-s ſub", map[string]string{"sub": "ſub"}, nil, "sub claim must be a user UUID"},
+		{"string Exp beside a numeric exp is just another claim", nil, map[string]any{"Exp": "9999999999"}, ""},
+		{"expired exp is not rescued by a later EXP", nil, map[string]any{"exp": testClock.Add(-time.Hour).Unix(), "EXP": exp}, "expired"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			claims := claimsFor(user)
+			for from, to := range c.rename {
+				claims[to] = claims[from]
+				delete(claims, from)
+			}
+			for k, val := range c.extra {
+				claims[k] = val
+			}
+			tok := sign(t, jwt.SigningMethodHS256, "", testHSSecret, claims)
+			if c.want == "" {
+				accepts(t, v, tok, user)
+			} else {
+				rejects(t, v, tok, c.want)
+			}
+		})
+	}
+}

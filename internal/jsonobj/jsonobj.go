@@ -81,7 +81,7 @@ func decode(body []byte, items string, allowed []string) (Object, error) {
 	}
 	if len(unknown) > 0 {
 		slices.Sort(unknown)
-		return nil, &Error{Field: unknown[0], Msg: "unknown field"}
+		return nil, keyError(unknown[0], "unknown field")
 	}
 	return obj, nil
 }
@@ -107,7 +107,7 @@ func checkUTF8(body []byte, obj Object, items string) error {
 			itemsInvalid = true
 			continue
 		}
-		return Errorf(k, ErrInvalidUTF8)
+		return keyError(k, ErrInvalidUTF8)
 	}
 	if itemsInvalid {
 		// The bad bytes may all be in items (checked per item later), but a
@@ -118,6 +118,15 @@ func checkUTF8(body []byte, obj Object, items string) error {
 	}
 	// A key, or an earlier value of a repeated key, holds the bad byte.
 	return &Error{Msg: "request body " + ErrInvalidUTF8}
+}
+
+// keyError is an Error about a key the client sent; the empty key gets a
+// message that still says where the problem is.
+func keyError(key, msg string) *Error {
+	if key == "" {
+		return &Error{Msg: `request body: field "": ` + msg}
+	}
+	return &Error{Field: key, Msg: msg}
 }
 
 // withoutField returns body minus the first occurrence of the raw bytes of
