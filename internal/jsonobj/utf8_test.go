@@ -11,10 +11,10 @@ func TestDecodeRefusesInvalidUTF8(t *testing.T) {
 	for _, c := range []struct{ body, want string }{
 		{"{\"a\":\"\xff\xfe\"}", "a: is not valid UTF-8"},
 		{"{\"a\":\"ok\",\"b\":[\"x\",{\"c\":\"\xc3\"}]}", "b: is not valid UTF-8"}, // nested: the top-level field
-		{"{\"b\":\"\xed\xa0\x80\",\"a\":\"\xc0\xaf\"}", "a: is not valid UTF-8"},    // surrogate and overlong; first in key order
-		{"{\"\xff\":1}", "request body is not valid UTF-8"},                         // in a key (the decoder replaced it)
-		{"{\"a\":\"\xff\",\"a\":\"x\"}", "request body is not valid UTF-8"},         // in a value a repeated key overrode
-		{"{\"zz\":\"\xff\"}", "zz: is not valid UTF-8"},                             // before the unknown-field check
+		{"{\"b\":\"\xed\xa0\x80\",\"a\":\"\xc0\xaf\"}", "a: is not valid UTF-8"},   // surrogate and overlong; first in key order
+		{"{\"\xff\":1}", "request body is not valid UTF-8"},                        // in a key (the decoder replaced it)
+		{"{\"a\":\"\xff\",\"a\":\"x\"}", "request body is not valid UTF-8"},        // in a value a repeated key overrode
+		{"{\"zz\":\"\xff\"}", "zz: is not valid UTF-8"},                            // before the unknown-field check
 		{"{\"\":\"\xff\"}", `request body: field "": is not valid UTF-8`},
 		{"{\"\":1}", `request body: field "": unknown field`},
 		{"{\"a\":\"caf\u00e9 \\u0000 \\ud800\"}", ""}, // valid UTF-8; escapes are not raw bytes
