@@ -98,9 +98,9 @@ func Validate(ev TaskEvent) error {
 		return jsonobj.Errorf("task_id", "is required")
 	case !utf8.ValidString(ev.TaskError):
 		// Go callers can hand over any bytes; the body must be UTF-8 JSON.
-		return jsonobj.Errorf("task_error", jsonobj.ErrInvalidUTF8)
+		return jsonobj.Errorf("task_error", jsonobj.MsgInvalidUTF8)
 	case !utf8.Valid(ev.TaskOutput):
-		return jsonobj.Errorf("task_output", jsonobj.ErrInvalidUTF8)
+		return jsonobj.Errorf("task_output", jsonobj.MsgInvalidUTF8)
 	}
 	switch ev.TaskStatus {
 	case "completed":

@@ -53,9 +53,9 @@ func DecodeEnvelope(body []byte, items string, allowed ...string) (Object, error
 	return decode(body, items, allowed)
 }
 
-// ErrInvalidUTF8 is the message for a field holding a byte sequence that is
+// MsgInvalidUTF8 is the message for a field holding a byte sequence that is
 // not UTF-8.
-const ErrInvalidUTF8 = "is not valid UTF-8 (RFC 8259 §8.1)"
+const MsgInvalidUTF8 = "is not valid UTF-8 (RFC 8259 §8.1)"
 
 func decode(body []byte, items string, allowed []string) (Object, error) {
 	var obj Object
@@ -107,7 +107,7 @@ func checkUTF8(body []byte, obj Object, items string) error {
 			itemsInvalid = true
 			continue
 		}
-		return keyError(k, ErrInvalidUTF8)
+		return keyError(k, MsgInvalidUTF8)
 	}
 	if itemsInvalid {
 		// The bad bytes may all be in items (checked per item later), but a
@@ -117,7 +117,7 @@ func checkUTF8(body []byte, obj Object, items string) error {
 		}
 	}
 	// A key, or an earlier value of a repeated key, holds the bad byte.
-	return &Error{Msg: "request body " + ErrInvalidUTF8}
+	return &Error{Msg: "request body " + MsgInvalidUTF8}
 }
 
 // keyError is an Error about a key the client sent; the empty key gets a
@@ -210,10 +210,10 @@ func describe(dst any) string {
 // teams): 1 to max characters of valid UTF-8 without NUL. PostgreSQL text
 // cannot hold NUL (SQLite can), so refusing it keeps both stores alike and
 // keeps a 5xx out of reach; a name has no use for it.
-func CheckName(field, name string, max int) *Error {
+func CheckName(field, name string, max int) error {
 	switch {
 	case !utf8.ValidString(name):
-		return Errorf(field, ErrInvalidUTF8)
+		return Errorf(field, MsgInvalidUTF8)
 	case strings.ContainsRune(name, 0):
 		return Errorf(field, "must not contain NUL (U+0000)")
 	}
