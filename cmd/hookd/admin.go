@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"io"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/hookd/hookd/internal/app"
 	"github.com/hookd/hookd/internal/auth"
 	"github.com/hookd/hookd/internal/config"
+	"github.com/hookd/hookd/internal/jsonobj"
 	"github.com/hookd/hookd/internal/store"
 )
 
@@ -79,8 +79,8 @@ func teamCreate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return adminCommand(ctx, "team create", teamCreateSynopsis, args, stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&name, "name", "", "display name of the team (1–255 characters)")
 	}, func(_ *config.Config, st store.Store) error {
-		if n := utf8.RuneCountInString(name); n < 1 || n > 255 {
-			return fmt.Errorf("%w: --name must be 1 to 255 characters", errUsage)
+		if err := jsonobj.CheckName("--name", name, 255); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
 		}
 		id, err := uuid.NewV7()
 		if err != nil {
@@ -146,8 +146,8 @@ func credentialCreate(ctx context.Context, args []string, stdout, stderr io.Writ
 		if kind != store.KindIntegration && kind != store.KindDevice {
 			return fmt.Errorf("%w: --kind must be integration or device", errUsage)
 		}
-		if n := utf8.RuneCountInString(name); n < 1 || n > 100 {
-			return fmt.Errorf("%w: --name must be 1 to 100 characters", errUsage)
+		if err := jsonobj.CheckName("--name", name, 100); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
 		}
 		if days < 0 || days > 365 {
 			return fmt.Errorf("%w: --expires-in-days must be from 1 to 365", errUsage)

@@ -61,6 +61,12 @@ func TestAdminCommands(t *testing.T) {
 		{[]string{"team", "delete"}, 2, "unknown command"},
 		{[]string{"team"}, 2, "team needs a subcommand: create"},
 		{[]string{"team", "create", dir}, 2, "--name"},
+		// PostgreSQL text refuses these bytes (SQLite took them): refused
+		// before the store on both.
+		{[]string{"team", "create", "--name", "bad \xff\xfe", dir}, 2, "--name: is not valid UTF-8"},
+		{[]string{"team", "create", "--name", "nul \x00", dir}, 2, "--name: must not contain NUL"},
+		{[]string{"credential", "create", "--team", team.ID, "--kind", "integration", "--name", "\xc3", dir}, 2, "--name: is not valid UTF-8"},
+		{[]string{"credential", "create", "--team", team.ID, "--kind", "integration", "--name", "a\x00", dir}, 2, "--name: must not contain NUL"},
 		{[]string{"member", "add", "--team", team.ID, "--user", user, "--role", "god", dir}, 2, "--role"},
 		{[]string{"member", "add", "--team", "nope", "--user", user, "--role", "admin", dir}, 2, "--team must be a UUID"},
 		{[]string{"member", "add", "--team", other, "--user", user, "--role", "admin", dir}, 1, "no team"},

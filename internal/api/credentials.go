@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/hookd/hookd/internal/auth"
@@ -74,8 +73,8 @@ func (s *Server) createCredential(w http.ResponseWriter, r *http.Request, p auth
 		return err
 	} else if !ok {
 		return badRequest("display_name: is required")
-	} else if n := utf8.RuneCountInString(name); n < 1 || n > 100 {
-		return badRequest("display_name: must be 1 to 100 characters")
+	} else if err := jsonobj.CheckName("display_name", name, 100); err != nil {
+		return err
 	}
 	hasExpiry, err := obj.Get("expires_in_days", &days)
 	if err != nil {

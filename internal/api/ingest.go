@@ -3,14 +3,12 @@ package api
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
 
 	"github.com/hookd/hookd/internal/auth"
 	"github.com/hookd/hookd/internal/ingest"
-	"github.com/hookd/hookd/internal/jsonobj"
 )
 
 var errIngestUnauthorized = &Error{Status: http.StatusUnauthorized, Code: "unauthorized",
@@ -85,24 +83,16 @@ func (s *Server) ingestBatch(w http.ResponseWriter, r *http.Request, _ auth.Prin
 	if err != nil {
 		return err
 	}
-	obj, err := jsonobj.Decode(body, "events")
+	parsed, errs, err := ingest.ParseBatch(body)
 	if err != nil {
 		return err
 	}
-	var raws []json.RawMessage
-	if err := obj.Required("events", &raws); err != nil {
-		return err
-	}
-	if len(raws) > ingest.MaxBatch {
-		return badRequest("events: at most %d events per batch (got %d)", ingest.MaxBatch, len(raws))
-	}
-	out := make([]batchResult, len(raws))
-	events := make([]ingest.TaskEvent, 0, len(raws))
-	pos := make([]int, 0, len(raws))
-	for i, raw := range raws {
-		ev, err := ingest.Parse(raw)
-		if err != nil {
-			out[i] = batchResult{Status: http.StatusBadRequest, ErrorMessage: "events[" + itoa(i) + "]: " + err.Error()}
+	out := make([]batchResult, len(parsed))
+	events := make([]ingest.TaskEvent, 0, len(parsed))
+	pos := make([]int, 0, len(parsed))
+	for i, ev := range parsed {
+		if errs[i] != nil {
+			out[i] = batchResult{Status: http.StatusBadRequest, ErrorMessage: ingest.ItemError(i, errs[i])}
 			continue
 		}
 		events = append(events, ev)
@@ -118,7 +108,7 @@ func (s *Server) ingestBatch(w http.ResponseWriter, r *http.Request, _ auth.Prin
 		case errors.Is(res.Err, ingest.ErrConflict):
 			out[i] = batchResult{Status: http.StatusConflict, ErrorMessage: res.Err.Error()}
 		case res.Err != nil:
-			out[i] = batchResult{Status: http.StatusBadRequest, ErrorMessage: "events[" + itoa(i) + "]: " + res.Err.Error()}
+			out[i] = batchResult{Status: http.StatusBadRequest, ErrorMessage: ingest.ItemError(i, res.Err)}
 		default:
 			n, dup := res.DeliveryCount, res.Duplicate
 			out[i] = batchResult{EventID: res.EventID.String(), DeliveryCount: &n, Duplicate: &dup}

@@ -44,5 +44,3 @@ type pageMeta struct {
 type idBody struct {
 	ID string `json:"id"`
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -5,11 +5,11 @@ import (
 	"net/http"
 	"slices"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/hookd/hookd/internal/auth"
 	"github.com/hookd/hookd/internal/jsonobj"
+	"github.com/hookd/hookd/internal/netguard"
 	"github.com/hookd/hookd/internal/secretbox"
 	"github.com/hookd/hookd/internal/store"
 )
@@ -40,9 +40,10 @@ func viewWebhook(wh store.Webhook) webhookView {
 	}
 }
 
-// parseWebhookInput validates the body of create (all fields required) or
-// update (only the present fields change) into a patch.
-func (s *Server) parseWebhookInput(body []byte, create bool) (store.WebhookPatch, error) {
+// decodeWebhookInput validates the body of create (all fields required) or
+// update (only the present fields change) into a patch; policy judges the
+// URL. It is pure (no store, no clock), so it is fuzzed on its own.
+func decodeWebhookInput(body []byte, create bool, policy *netguard.Policy) (store.WebhookPatch, error) {
 	obj, err := jsonobj.Decode(body, "display_name", "webhook_url", "webhook_events", "webhook_status")
 	if err != nil {
 		return store.WebhookPatch{}, err
@@ -63,15 +64,15 @@ func (s *Server) parseWebhookInput(body []byte, create bool) (store.WebhookPatch
 	if ok, err := obj.Get("display_name", &name); err != nil {
 		return in, err
 	} else if ok {
-		if n := utf8.RuneCountInString(name); n < 1 || n > 255 {
-			return in, badRequest("display_name: must be 1 to 255 characters")
+		if err := jsonobj.CheckName("display_name", name, 255); err != nil {
+			return in, err
 		}
 		in.DisplayName = &name
 	}
 	if ok, err := obj.Get("webhook_url", &rawURL); err != nil {
 		return in, err
 	} else if ok {
-		if err := s.Policy.CheckURL(rawURL); err != nil {
+		if err := policy.CheckURL(rawURL); err != nil {
 			return in, badRequest("webhook_url: %v", err)
 		}
 		in.URL = &rawURL
@@ -123,7 +124,7 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if err != nil {
 		return err
 	}
-	in, err := s.parseWebhookInput(body, true)
+	in, err := decodeWebhookInput(body, true, s.Policy)
 	if err != nil {
 		return err
 	}
@@ -215,7 +216,7 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request, p auth.Pr
 	if err != nil {
 		return err
 	}
-	in, err := s.parseWebhookInput(body, false)
+	in, err := decodeWebhookInput(body, false, s.Policy)
 	if err != nil {
 		return err
 	}

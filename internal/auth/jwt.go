@@ -97,9 +97,9 @@ func (v *Verifier) Verify(token string) (userID uuid.UUID, err error) {
 	if token == "" || len(token) > maxTokenLen {
 		return uuid.Nil, unauthorized("bearer token is malformed")
 	}
-	claims := &jwt.RegisteredClaims{}
+	claims := &strictClaims{}
 	if _, err := v.parser.ParseWithClaims(token, claims, v.key); err != nil {
-		return uuid.Nil, unauthorized(describeJWTError(err, claims))
+		return uuid.Nil, unauthorized(describeJWTError(err, &claims.RegisteredClaims))
 	}
 	if len(claims.Subject) != 36 { // canonical form only, no urn:/braces
 		return uuid.Nil, unauthorized("bearer token sub claim must be a user UUID")
@@ -157,7 +157,10 @@ func publicKeysOnly(k any) (any, error) {
 // own texts may quote header values chosen by the caller, so they are not
 // passed on.
 func describeJWTError(err error, c *jwt.RegisteredClaims) string {
+	var typeErr *claimTypeError
 	switch {
+	case errors.As(err, &typeErr):
+		return typeErr.Error()
 	case errors.Is(err, jwt.ErrTokenMalformed):
 		return "bearer token is malformed"
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):

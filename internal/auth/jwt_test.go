@@ -293,7 +293,7 @@ func TestVerifyExpiryAndLeeway(t *testing.T) {
 	rejects(t, v, at(func(c jwt.MapClaims) { c["exp"] = testClock.Add(-60 * time.Second).Unix() }), "expired")
 	rejects(t, v, at(func(c jwt.MapClaims) { c["exp"] = testClock.Add(-time.Hour).Unix() }), "expired")
 	rejects(t, v, at(func(c jwt.MapClaims) { delete(c, "exp") }), "no exp claim")
-	rejects(t, v, at(func(c jwt.MapClaims) { c["exp"] = "tomorrow" }), "malformed")
+	rejects(t, v, at(func(c jwt.MapClaims) { c["exp"] = "tomorrow" }), "exp claim must be a JSON number")
 	accepts(t, v, at(func(c jwt.MapClaims) { c["nbf"] = testClock.Add(59 * time.Second).Unix() }), user)
 	rejects(t, v, at(func(c jwt.MapClaims) { c["nbf"] = testClock.Add(61 * time.Second).Unix() }), "not valid yet")
 }

@@ -3,7 +3,9 @@ package ingest
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/hookd/hookd/internal/jsonobj"
@@ -56,6 +58,37 @@ func Parse(body []byte) (TaskEvent, error) {
 	return ev, Validate(ev)
 }
 
+// ParseBatch decodes a batch body {"events": [...]} as the batch API
+// receives it. An error is for the body as a whole (400 for all of it);
+// otherwise events and errs have one entry per item, in input order, and
+// errs[i] (naming the field, without the index) is set when item i is not a
+// valid event. Invalid UTF-8 inside one item fails only that item.
+func ParseBatch(body []byte) (events []TaskEvent, errs []error, err error) {
+	obj, err := jsonobj.DecodeEnvelope(body, "events", "events")
+	if err != nil {
+		return nil, nil, err
+	}
+	var raws []json.RawMessage
+	if err := obj.Required("events", &raws); err != nil {
+		return nil, nil, err
+	}
+	if len(raws) > MaxBatch {
+		return nil, nil, jsonobj.Errorf("events", "at most %d events per batch (got %d)", MaxBatch, len(raws))
+	}
+	events = make([]TaskEvent, len(raws))
+	errs = make([]error, len(raws))
+	for i, raw := range raws {
+		events[i], errs[i] = Parse(raw)
+	}
+	return events, errs, nil
+}
+
+// ItemError prefixes an item's error with its index in the batch, as the
+// batch answers name it: "events[3]: task_error: ...".
+func ItemError(i int, err error) string {
+	return "events[" + strconv.Itoa(i) + "]: " + err.Error()
+}
+
 // Validate applies SPEC §4's rules to an event, however it arrived.
 func Validate(ev TaskEvent) error {
 	switch {
@@ -63,6 +96,11 @@ func Validate(ev TaskEvent) error {
 		return jsonobj.Errorf("team_id", "is required")
 	case ev.TaskID == uuid.Nil:
 		return jsonobj.Errorf("task_id", "is required")
+	case !utf8.ValidString(ev.TaskError):
+		// Go callers can hand over any bytes; the body must be UTF-8 JSON.
+		return jsonobj.Errorf("task_error", jsonobj.MsgInvalidUTF8)
+	case !utf8.Valid(ev.TaskOutput):
+		return jsonobj.Errorf("task_output", jsonobj.MsgInvalidUTF8)
 	}
 	switch ev.TaskStatus {
 	case "completed":

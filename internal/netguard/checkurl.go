@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxURLLength is the longest webhook_url accepted (SPEC §3).
@@ -41,6 +42,11 @@ var localhostAddrs = []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustPa
 func (p *Policy) CheckURL(raw string) error {
 	if len(raw) > MaxURLLength {
 		return invalid("must be at most %d characters", MaxURLLength)
+	}
+	// url.Parse lets bytes above 0x7f through unchecked; the URL is stored
+	// as text and sent in a request line, so it must at least be UTF-8.
+	if !utf8.ValidString(raw) {
+		return invalid("is not valid UTF-8")
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
