@@ -169,6 +169,12 @@ func TestFaultKillRestartResendsInFlight(t *testing.T) {
 
 			killAt := time.Now()
 			h.kill9()
+			// Over HTTP/1.1 the receiver learns of a closed connection by a
+			// read; let it see every held request cut before the gate opens,
+			// or a handler may answer into the dead connection first.
+			waitFor(t, "the receiver to see every held request cut", 5*time.Second, func() bool {
+				return len(strandedAt(e.rcv.snapshot(), killAt)) == events
+			})
 			g.release()
 			h = startHookdAt(t, addr, args...)
 			ready := time.Since(killAt)
