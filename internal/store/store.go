@@ -380,4 +380,11 @@ type Store interface {
 	// their attempts), finished recoveries accepted before it, and events made
 	// before it that no delivery refers to any more. Returns rows deleted.
 	Purge(ctx context.Context, before time.Time) (int, error)
+
+	// QueueStats reads the deliveries per state, the oldest pending and the
+	// most overdue (see QueueStats) as of now, from one snapshot. It reads
+	// delivery_counts, one index entry per webhook with pending deliveries,
+	// and the queue rows after now (in flight, or waiting for a retry):
+	// cheap enough for every metrics scrape.
+	QueueStats(ctx context.Context, now time.Time) (QueueStats, error)
 }
