@@ -88,7 +88,9 @@ func (s *Store) ConvertRecoveries(ctx context.Context, now time.Time, limit int)
 }
 
 func (s *Store) convertOne(ctx context.Context, now time.Time, limit int) (n int, found bool, err error) {
+	var byType map[string]int
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		byType = map[string]int{}
 		var (
 			id, team, webhook, curID uuid.UUID
 			until, curAt             time.Time
@@ -131,6 +133,7 @@ func (s *Store) convertOne(ctx context.Context, now time.Time, limit int) (n int
 					return err
 				}
 				ids, events, types = append(ids, newID), append(events, event), append(types, eventType)
+				byType[eventType]++
 			}
 			return nil
 		})
@@ -158,6 +161,9 @@ func (s *Store) convertOne(ctx context.Context, now time.Time, limit int) (n int
 	})
 	if err != nil {
 		return 0, false, fmt.Errorf("postgres: convert recoveries: %w", err)
+	}
+	for eventType, k := range byType {
+		s.obs.DeliveriesCreated(store.SourceRecover, eventType, k)
 	}
 	return n, found, nil
 }

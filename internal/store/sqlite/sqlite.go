@@ -43,6 +43,9 @@ type Options struct {
 	// (`hookd serve`): a second exclusive Open fails with *InUseError.
 	// Register (running deliveries) needs it.
 	Exclusive bool
+	// Observer is told of every commit round and of the deliveries created
+	// (metrics); nil: store.NopObserver.
+	Observer store.Observer
 }
 
 // Store is the SQLite implementation of store.Store.
@@ -61,6 +64,7 @@ type Store struct {
 	purgeChunk int      // rows per purge job: bounds how long a purge holds the writer
 	lock       *os.File // the exclusive lock (Options.Exclusive), nil otherwise
 	relaxed    bool     // the writer connection is at synchronous=NORMAL (writer goroutine only)
+	obs        store.Observer
 }
 
 var _ store.Store = (*Store)(nil)
@@ -131,6 +135,10 @@ func open(ctx context.Context, opt Options) (*Store, error) {
 		done:       make(chan struct{}),
 		purgeChunk: 1000,
 		stmts:      make(map[string]*sql.Stmt),
+		obs:        opt.Observer,
+	}
+	if s.obs == nil {
+		s.obs = store.NopObserver{}
 	}
 	go s.run()
 	return s, nil
