@@ -28,30 +28,34 @@ const (
 // administration commands: on the embedded store they may run beside a
 // serving process.
 func OpenStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
-	return openStore(ctx, cfg, false)
+	return openStore(ctx, cfg, false, nil)
 }
 
 // OpenServingStore opens the store for `hookd serve`: on the embedded store
 // it holds the data directory's lock, so a second server is refused with a
-// clear error (and this one owns every lease it finds).
-func OpenServingStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
-	return openStore(ctx, cfg, true)
+// clear error (and this one owns every lease it finds). obs (may be nil) is
+// told of the store's commit rounds and new deliveries (metrics).
+func OpenServingStore(ctx context.Context, cfg *config.Config, obs store.Observer) (store.Store, error) {
+	return openStore(ctx, cfg, true, obs)
 }
 
-func openStore(ctx context.Context, cfg *config.Config, serving bool) (store.Store, error) {
+func openStore(ctx context.Context, cfg *config.Config, serving bool, obs store.Observer) (store.Store, error) {
 	if cfg.IsPostgres() {
-		return postgres.Open(ctx, postgres.Options{URL: cfg.Database})
+		return postgres.Open(ctx, postgres.Options{URL: cfg.Database, Observer: obs})
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating --data-dir: %w", err)
 	}
-	return sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.DataDir, dbFile), Exclusive: serving})
+	return sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.DataDir, dbFile), Exclusive: serving, Observer: obs})
 }
 
 // Keys is the key material of a running hookd.
 type Keys struct {
 	Box       *secretbox.Box
 	JWTSecret []byte // nil: HS256 tokens are not accepted
+	// Generated lists the key files this call created (embedded store):
+	// they must be backed up with the data directory.
+	Generated []string
 }
 
 // LoadKeys resolves --master-key and --jwt-secret. On the embedded store
@@ -65,9 +69,14 @@ func LoadKeys(ctx context.Context, cfg *config.Config, st store.Store) (Keys, er
 		if cfg.IsPostgres() {
 			return keys, errors.New("--master-key (or HOOKD_MASTER_KEY) is required with PostgreSQL: every process must share it; generate one with: head -c 32 /dev/urandom | base64")
 		}
+		path := filepath.Join(cfg.DataDir, masterKeyFile)
+		var created bool
 		var err error
-		if rawKey, err = secretbox.LoadOrCreateFile(filepath.Join(cfg.DataDir, masterKeyFile), secretbox.GenerateKey); err != nil {
+		if rawKey, created, err = secretbox.LoadOrCreate(path, secretbox.GenerateKey); err != nil {
 			return keys, fmt.Errorf("master key file: %w", err)
+		}
+		if created {
+			keys.Generated = append(keys.Generated, path)
 		}
 	}
 	key, err := secretbox.ParseKey(rawKey)
@@ -84,7 +93,11 @@ func LoadKeys(ctx context.Context, cfg *config.Config, st store.Store) (Keys, er
 	if recorded != keys.Box.Fingerprint() {
 		return keys, fmt.Errorf("%w: this store's webhook secrets were encrypted with another master key (fingerprint %s, this key %s); refusing to start", store.ErrKeyMismatch, recorded, keys.Box.Fingerprint())
 	}
-	keys.JWTSecret, err = LoadJWTSecret(cfg)
+	secret, generated, err := loadJWTSecret(cfg)
+	keys.JWTSecret = secret
+	if generated != "" {
+		keys.Generated = append(keys.Generated, generated)
+	}
 	return keys, err
 }
 
@@ -92,22 +105,33 @@ func LoadKeys(ctx context.Context, cfg *config.Config, st store.Store) (Keys, er
 // --jwks-url is set (asymmetric tokens only), else (embedded store only) a
 // secret generated into --data-dir on first use.
 func LoadJWTSecret(cfg *config.Config) ([]byte, error) {
+	secret, _, err := loadJWTSecret(cfg)
+	return secret, err
+}
+
+// loadJWTSecret is LoadJWTSecret that also returns the path of the secret
+// file when this call generated it.
+func loadJWTSecret(cfg *config.Config) (secret []byte, generated string, err error) {
 	switch {
 	case cfg.JWTSecret != "":
-		return []byte(cfg.JWTSecret), nil
+		return []byte(cfg.JWTSecret), "", nil
 	case cfg.JWKSURL != "":
-		return nil, nil
+		return nil, "", nil
 	case cfg.IsPostgres():
-		return nil, errors.New("--jwt-secret (or --jwks-url) is required with PostgreSQL: every process must share it")
+		return nil, "", errors.New("--jwt-secret (or --jwks-url) is required with PostgreSQL: every process must share it")
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("creating --data-dir: %w", err)
+		return nil, "", fmt.Errorf("creating --data-dir: %w", err)
 	}
-	secret, err := secretbox.LoadOrCreateFile(filepath.Join(cfg.DataDir, jwtSecretFile), func() (string, error) {
+	path := filepath.Join(cfg.DataDir, jwtSecretFile)
+	value, created, err := secretbox.LoadOrCreate(path, func() (string, error) {
 		return secretbox.GenerateSecret("", 48)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("JWT secret file: %w", err)
+		return nil, "", fmt.Errorf("JWT secret file: %w", err)
 	}
-	return []byte(secret), nil
+	if created {
+		generated = path
+	}
+	return []byte(value), generated, nil
 }
