@@ -87,17 +87,17 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		return fmt.Errorf("JWT configuration: %w", err)
 	}
 
-	if _, err := storemetrics.NewCollector(reg, st, 0, 0); err != nil {
-		return err
-	}
-	instruments, err := api.NewInstruments(reg)
-	if err != nil {
-		return err
-	}
 	engine, err := delivery.New(st, delivery.Config{
 		Workers: cfg.Workers, PerWebhook: cfg.WebhookConcurrency, Timeout: cfg.DeliveryTimeout,
 		Schedule: schedule, Client: client, Box: keys.Box, UserAgent: UserAgent(), Logger: log, Registerer: reg,
 	})
+	if err != nil {
+		return err
+	}
+	if _, err := storemetrics.NewCollector(reg, st, engine.LeaseDuration(), 0, 0); err != nil {
+		return err
+	}
+	instruments, err := api.NewInstruments(reg)
 	if err != nil {
 		return err
 	}

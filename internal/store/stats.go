@@ -9,7 +9,7 @@ import "time"
 //
 // Pending and Leased split the rows in status pending: Leased is those held
 // under a lease that has not expired at the time asked about (an attempt is
-// in flight); Pending is the others, waiting to be due (a retry) or due and
+// in flight) and ends within the lease duration asked about; Pending is the others, waiting to be due (a retry) or due and
 // waiting for a lane. A lease that expired (its process died) counts as
 // pending: its delivery is due again. Every delivery kept is in exactly one
 // of the five counts.

@@ -9,10 +9,10 @@ import (
 )
 
 const (
-	// liveLeasesSQL: live leases are queue rows after now; so are retries
-	// waiting to be due, which lease_owner tells apart.
+	// liveLeasesSQL: live leases are queue rows after now, up to the longest
+	// lease; so are retries falling due then, which lease_owner tells apart.
 	liveLeasesSQL = `SELECT count(*) FROM deliveries INDEXED BY deliveries_queue
-		WHERE status = 'pending' AND queue_at > ? AND lease_owner IS NOT NULL`
+		WHERE status = 'pending' AND queue_at > ?1 AND queue_at <= ?2 AND lease_owner IS NOT NULL`
 	// firstInQueueSQL is the queue index's first entry.
 	firstInQueueSQL = `SELECT queue_at FROM deliveries INDEXED BY deliveries_queue
 		WHERE status = 'pending' ORDER BY queue_at LIMIT 1`
@@ -26,7 +26,7 @@ const (
 
 // QueueStats reads everything in one read transaction of the reader pool
 // (one WAL snapshot, beside the writer: a scrape never waits for a round).
-func (s *Store) QueueStats(ctx context.Context, now time.Time) (store.QueueStats, error) {
+func (s *Store) QueueStats(ctx context.Context, now time.Time, leaseFor time.Duration) (store.QueueStats, error) {
 	var q store.QueueStats
 	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -60,7 +60,7 @@ func (s *Store) QueueStats(ctx context.Context, now time.Time) (store.QueueStats
 	if err := rows.Err(); err != nil {
 		return q, err
 	}
-	if err := tx.QueryRowContext(ctx, liveLeasesSQL, ts(now)).Scan(&q.Leased); err != nil {
+	if err := tx.QueryRowContext(ctx, liveLeasesSQL, ts(now), ts(now.Add(leaseFor))).Scan(&q.Leased); err != nil {
 		return q, err
 	}
 	q.Pending = max(pending-q.Leased, 0)

@@ -13,7 +13,7 @@ import (
 // Source is what the Collector reads: a store.Store has both.
 type Source interface {
 	Ping(ctx context.Context) error
-	QueueStats(ctx context.Context, now time.Time) (store.QueueStats, error)
+	QueueStats(ctx context.Context, now time.Time, leaseFor time.Duration) (store.QueueStats, error)
 }
 
 const (
@@ -28,10 +28,11 @@ const (
 // Collector exports store.QueueStats and readiness, read at scrape time at
 // most once per MaxAge.
 type Collector struct {
-	src     Source
-	maxAge  time.Duration
-	timeout time.Duration
-	now     func() time.Time
+	src      Source
+	leaseFor time.Duration // the longest lease: see store.Store.QueueStats
+	maxAge   time.Duration
+	timeout  time.Duration
+	now      func() time.Time
 
 	mu       sync.Mutex // held while reading: concurrent scrapes share one reading
 	readAt   time.Time
@@ -70,16 +71,17 @@ var (
 		nil, nil)
 )
 
-// NewCollector makes a Collector over src and registers it (and its error
-// counter) with reg. maxAge and timeout of 0 take the defaults.
-func NewCollector(reg prometheus.Registerer, src Source, maxAge, timeout time.Duration) (*Collector, error) {
+// NewCollector makes a Collector over src and registers it with reg.
+// leaseFor is the longest lease the delivery engines take; maxAge and
+// timeout of 0 take the defaults.
+func NewCollector(reg prometheus.Registerer, src Source, leaseFor, maxAge, timeout time.Duration) (*Collector, error) {
 	if maxAge <= 0 {
 		maxAge = DefaultMaxAge
 	}
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	c := &Collector{src: src, maxAge: maxAge, timeout: timeout, now: time.Now}
+	c := &Collector{src: src, leaseFor: leaseFor, maxAge: maxAge, timeout: timeout, now: time.Now}
 	if err := reg.Register(c); err != nil {
 		return nil, err
 	}
@@ -128,7 +130,7 @@ func (c *Collector) read() (reading, int) {
 	defer cancel()
 	r := reading{at: now, ready: c.src.Ping(ctx) == nil}
 	if r.ready { // a store that does not answer a ping would only time out again
-		if q, err := c.src.QueueStats(ctx, now); err == nil {
+		if q, err := c.src.QueueStats(ctx, now, c.leaseFor); err == nil {
 			r.stats = &q
 		}
 	}

@@ -24,7 +24,7 @@ type fakeSource struct {
 
 func (f *fakeSource) Ping(context.Context) error { return f.pingErr }
 
-func (f *fakeSource) QueueStats(ctx context.Context, _ time.Time) (store.QueueStats, error) {
+func (f *fakeSource) QueueStats(ctx context.Context, _ time.Time, _ time.Duration) (store.QueueStats, error) {
 	f.reads.Add(1)
 	if f.block {
 		<-ctx.Done()
@@ -36,7 +36,7 @@ func (f *fakeSource) QueueStats(ctx context.Context, _ time.Time) (store.QueueSt
 func newTestCollector(t *testing.T, src Source, clock *time.Time) (*Collector, *prometheus.Registry) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	c, err := NewCollector(reg, src, 5*time.Second, 50*time.Millisecond)
+	c, err := NewCollector(reg, src, time.Minute, 5*time.Second, 50*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,12 +14,17 @@ func statsCases() []testCase {
 		{"QueueStatsCountEveryDeliveryInOneState", queueStatsStates},
 		{"QueueStatsCountAnExpiredLeaseAsPendingAndOverdue", queueStatsExpiredLease},
 		{"QueueStatsOverdueIsTheEarliestDueTimeNobodyHolds", queueStatsOverdue},
+		{"QueueStatsLookForLeasesWithinTheLeaseDurationOnly", queueStatsLeaseBound},
 	}
 }
 
+// leaseFor is the lease duration the cases pass: longer than every lease
+// they take (leaseAll leases for a minute).
+const leaseFor = time.Hour
+
 func queueStatsAt(t *testing.T, s store.Store, at time.Time) store.QueueStats {
 	t.Helper()
-	q, err := s.QueueStats(ctx(t), at)
+	q, err := s.QueueStats(ctx(t), at, leaseFor)
 	must(t, "QueueStats", err)
 	return q
 }
@@ -133,4 +138,27 @@ func queueStatsOverdue(t *testing.T, s store.Store) {
 	q = queueStatsAt(t, s, retry.Add(time.Second))
 	wantCounts(t, q, 1, 0, 1, 0, 0)
 	sameTime(t, "OverdueSince", q.OverdueSince, retry)
+}
+
+// queueStatsLeaseBound: live leases are looked for up to now+leaseFor (the
+// longest lease a process takes), bound included; a lease ending later is
+// not seen as one.
+func queueStatsLeaseBound(t *testing.T, s store.Store) {
+	tm := mkTeam(t, s)
+	mkWebhook(t, s, tm.ID, store.WebhookActive, completed)
+	base := now()
+	ingestOne(t, s, eventAt(t, tm.ID, "completed", base.Add(-time.Second)))
+	if ls := leaseAll(t, s, "me", base); len(ls) != 1 || !ls[0].LeaseUntil.Equal(base.Add(time.Minute)) {
+		t.Fatalf("lease = %+v, want one until a minute from now", ls)
+	}
+	for _, c := range []struct {
+		leaseFor        time.Duration
+		pending, leased int64
+	}{{time.Minute, 0, 1}, {time.Hour, 0, 1}, {30 * time.Second, 1, 0}} {
+		q, err := s.QueueStats(ctx(t), base, c.leaseFor)
+		must(t, "QueueStats", err)
+		if q.Pending != c.pending || q.Leased != c.leased {
+			t.Errorf("leaseFor %v: pending %d leased %d, want %d and %d", c.leaseFor, q.Pending, q.Leased, c.pending, c.leased)
+		}
+	}
 }
