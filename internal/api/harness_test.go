@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hookd/hookd/internal/api"
 	"github.com/hookd/hookd/internal/api/openapitest"
 	"github.com/hookd/hookd/internal/auth"
@@ -58,6 +60,7 @@ type env struct {
 	st   store.Store
 	box  *secretbox.Box
 	spec *openapitest.Spec
+	reg  *prometheus.Registry // the API's metrics
 
 	teamA, teamB                                 uuid.UUID
 	owner, admin, member, viewer, adminB, nobody uuid.UUID
@@ -84,11 +87,16 @@ func newEnv(t *testing.T, st store.Store) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, st: st, box: box, spec: openapitest.Load(t), now: time.Now().UTC().Truncate(time.Second)}
+	e := &env{t: t, st: st, box: box, spec: openapitest.Load(t), now: time.Now().UTC().Truncate(time.Second),
+		reg: prometheus.NewRegistry()}
+	instruments, err := api.NewInstruments(e.reg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := &api.Server{
 		Store: st, Auth: &auth.Authenticator{Dir: st, JWT: verifier}, Box: box, Policy: policy,
 		Ingest: &ingest.Service{Store: st}, IngestToken: ingestToken, Retention: testRetention,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Instruments: instruments,
 	}
 	e.srv = httptest.NewServer(srv.Handler())
 	t.Cleanup(e.srv.Close)

@@ -100,6 +100,8 @@ func (s *Server) ingestBatch(w http.ResponseWriter, r *http.Request, _ auth.Prin
 	}
 	results, err := s.Ingest.Ingest(r.Context(), events)
 	if err != nil {
+		s.Instruments.events(outcomeInvalid, len(parsed)-len(events))
+		s.Instruments.events(outcomeError, len(events))
 		return err
 	}
 	for j, res := range results {
@@ -114,8 +116,29 @@ func (s *Server) ingestBatch(w http.ResponseWriter, r *http.Request, _ auth.Prin
 			out[i] = batchResult{EventID: res.EventID.String(), DeliveryCount: &n, Duplicate: &dup}
 		}
 	}
+	tally := map[string]int{}
+	for _, res := range out {
+		tally[batchOutcome(res)]++
+	}
+	for outcome, n := range tally {
+		s.Instruments.events(outcome, n)
+	}
 	writeJSON(w, http.StatusOK, struct {
 		Results []batchResult `json:"results"`
 	}{out})
 	return nil
+}
+
+// batchOutcome is the outcome of one event of a batch, by its result.
+func batchOutcome(r batchResult) string {
+	switch {
+	case r.Status == http.StatusConflict:
+		return outcomeConflict
+	case r.Status != 0:
+		return outcomeInvalid
+	case r.Duplicate != nil && *r.Duplicate:
+		return outcomeDuplicate
+	default:
+		return outcomeAccepted
+	}
 }

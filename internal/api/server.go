@@ -42,9 +42,12 @@ type Server struct {
 	// window may not start before it. Zero or less: no limit.
 	Retention time.Duration
 	Metrics   http.Handler // GET /metrics; nil: 404
-	UserAgent string       // the deliveries' User-Agent, shown by the console
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// Instruments count requests (NewInstruments registers them); nil:
+	// counted but not exported.
+	Instruments *Instruments
+	UserAgent   string // the deliveries' User-Agent, shown by the console
+	Logger      *slog.Logger
+	Now         func() time.Time
 
 	console *console.Pages
 }
@@ -115,10 +118,14 @@ func (s *Server) Handler() http.Handler {
 	if s.Now == nil {
 		s.Now = time.Now
 	}
+	if s.Instruments == nil {
+		s.Instruments = newInstruments()
+	}
 	s.console = console.MustNew(console.Config{UserAgent: s.UserAgent})
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
-		mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
+		batch := rt.path == "/internal/v1/task-events/batch"
+		mux.Handle(rt.method+" "+rt.path, s.instrument(rt.method, rt.path, rt.access == ingestAPI, batch, s.wrap(rt)))
 	}
 	return s.recoverPanics(s.jsonFallback(mux))
 }
@@ -145,27 +152,35 @@ func (s *Server) wrap(rt route) http.Handler {
 // jsonFallback answers unknown routes (404) and wrong methods (405, with
 // Allow) in the JSON envelope instead of ServeMux's plain text.
 func (s *Server) jsonFallback(mux *http.ServeMux) http.Handler {
+	unmatched := s.instrument("", unmatchedRoute, false, false, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.unmatched(mux, w, r)
+	}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := mux.Handler(r); pattern != "" {
 			mux.ServeHTTP(w, r)
 			return
 		}
-		rec := &statusRecorder{header: http.Header{}}
-		mux.ServeHTTP(rec, r)
-		switch rec.status {
-		case http.StatusMethodNotAllowed:
-			w.Header().Set("Allow", rec.header.Get("Allow"))
-			writeError(w, r, s.Logger, &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
-				Message: "method " + r.Method + " is not allowed on this path"})
-		case http.StatusNotFound, 0:
-			writeError(w, r, s.Logger, &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such route"})
-		default: // redirects of path cleaning and the like
-			for k, v := range rec.header {
-				w.Header()[k] = v
-			}
-			w.WriteHeader(rec.status)
-		}
+		unmatched.ServeHTTP(w, r)
 	})
+}
+
+// unmatched answers a request no route matches.
+func (s *Server) unmatched(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) {
+	rec := &statusRecorder{header: http.Header{}}
+	mux.ServeHTTP(rec, r)
+	switch rec.status {
+	case http.StatusMethodNotAllowed:
+		w.Header().Set("Allow", rec.header.Get("Allow"))
+		writeError(w, r, s.Logger, &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
+			Message: "method " + r.Method + " is not allowed on this path"})
+	case http.StatusNotFound, 0:
+		writeError(w, r, s.Logger, &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such route"})
+	default: // redirects of path cleaning and the like
+		for k, v := range rec.header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.status)
+	}
 }
 
 type statusRecorder struct {

@@ -53,7 +53,7 @@ func RotateMaster(ctx context.Context, cfg *config.Config, newKey string, batch 
 	if cfg.IsPostgres() {
 		st, err = OpenStore(ctx, cfg)
 	} else {
-		st, err = OpenServingStore(ctx, cfg)
+		st, err = OpenServingStore(ctx, cfg, nil)
 		var inUse *sqlite.InUseError
 		if errors.As(err, &inUse) {
 			return RotateResult{}, fmt.Errorf("stop hookd serve first: on the embedded store the master key is rotated while the server is stopped (%v)", err)

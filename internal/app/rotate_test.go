@@ -20,7 +20,7 @@ import (
 func TestInterruptedKeyFileRotationIsFinished(t *testing.T) {
 	ctx := context.Background()
 	cfg := &config.Config{DataDir: t.TempDir()}
-	st, err := OpenServingStore(ctx, cfg)
+	st, err := OpenServingStore(ctx, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestInterruptedKeyFileRotationIsFinished(t *testing.T) {
 	if got := readKey(t, cfg); got != next {
 		t.Fatal("master.key is not the interrupted rotation's key")
 	}
-	st, err = OpenServingStore(ctx, cfg)
+	st, err = OpenServingStore(ctx, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/hookd/hookd/internal/api"
@@ -20,6 +18,7 @@ import (
 	"github.com/hookd/hookd/internal/config"
 	"github.com/hookd/hookd/internal/delivery"
 	"github.com/hookd/hookd/internal/ingest"
+	"github.com/hookd/hookd/internal/store/storemetrics"
 )
 
 // Version is set at build time (-ldflags "-X github.com/hookd/hookd/internal/app.Version=…").
@@ -59,7 +58,11 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 			log.Warn("removing what the failed start created", "err", cleanErr)
 		}
 	}()
-	st, err := OpenServingStore(ctx, cfg)
+	reg, storeObserver, err := newRegistry()
+	if err != nil {
+		return err
+	}
+	st, err := OpenServingStore(ctx, cfg, storeObserver)
 	if err != nil {
 		return err
 	}
@@ -78,8 +81,6 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		return fmt.Errorf("JWT configuration: %w", err)
 	}
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	engine, err := delivery.New(st, delivery.Config{
 		Workers: cfg.Workers, PerWebhook: cfg.WebhookConcurrency, Timeout: cfg.DeliveryTimeout,
 		Schedule: parts.schedule, Client: parts.client, Box: keys.Box, UserAgent: UserAgent(), Logger: log, Registerer: reg,
@@ -87,11 +88,18 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	if err != nil {
 		return err
 	}
+	if _, err := storemetrics.NewCollector(reg, st, engine.LeaseDuration(), 0, 0); err != nil {
+		return err
+	}
+	instruments, err := api.NewInstruments(reg)
+	if err != nil {
+		return err
+	}
 	srv := &api.Server{
 		Store: st, Auth: &auth.Authenticator{Dir: st, JWT: verifier}, Box: keys.Box, Policy: parts.policy,
 		Ingest: &ingest.Service{Store: st, Engine: engine}, IngestToken: cfg.IngestToken, Waker: engine,
 		Recoveries: engine, Retention: cfg.Retention,
-		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), UserAgent: UserAgent(), Logger: log,
+		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Instruments: instruments, UserAgent: UserAgent(), Logger: log,
 	}
 	httpServer := &http.Server{
 		Handler:           srv.Handler(),
@@ -121,7 +129,7 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	go func() { defer wg.Done(); delivery.RunPurger(workCtx, st, cfg.Retention, time.Hour, log) }()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpServer.Serve(ln) }()
-	log.Info("hookd serving", "addr", ln.Addr().String(), "store", storeKind(cfg), "version", Version)
+	logStart(log, cfg, ln.Addr().String(), keys)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -144,13 +152,6 @@ func Serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	wg.Wait()
 	log.Info("hookd stopped")
 	return runErr
-}
-
-func storeKind(cfg *config.Config) string {
-	if cfg.IsPostgres() {
-		return "postgres"
-	}
-	return "sqlite:" + cfg.DataDir
 }
 
 // startCPUProfile profiles the process until the returned function runs

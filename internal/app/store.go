@@ -38,22 +38,23 @@ func OpenStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
 	if err := RequireStore(cfg); err != nil {
 		return nil, err
 	}
-	return openStore(ctx, cfg, false)
+	return openStore(ctx, cfg, false, nil)
 }
 
 // CreateStore is OpenStore that creates an empty embedded store when
 // --data-dir has none (`--init` of the administration commands, the demo
 // and the bench, which bootstrap a store before serving it).
 func CreateStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
-	return openStore(ctx, cfg, false)
+	return openStore(ctx, cfg, false, nil)
 }
 
 // OpenServingStore opens the store for `hookd serve`, creating an embedded
 // one on first start: on the embedded store it holds the data directory's
 // lock, so a second server is refused with a clear error (and this one owns
-// every lease it finds).
-func OpenServingStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
-	return openStore(ctx, cfg, true)
+// every lease it finds). obs (may be nil) is told of the store's commit
+// rounds and new deliveries (metrics).
+func OpenServingStore(ctx context.Context, cfg *config.Config, obs store.Observer) (store.Store, error) {
+	return openStore(ctx, cfg, true, obs)
 }
 
 // RequireStore returns nil on PostgreSQL or when --data-dir holds an
@@ -85,9 +86,9 @@ func absPath(dir string) string {
 	return dir
 }
 
-func openStore(ctx context.Context, cfg *config.Config, serving bool) (store.Store, error) {
+func openStore(ctx context.Context, cfg *config.Config, serving bool, obs store.Observer) (store.Store, error) {
 	if cfg.IsPostgres() {
-		st, err := postgres.Open(ctx, postgres.Options{URL: cfg.Database})
+		st, err := postgres.Open(ctx, postgres.Options{URL: cfg.Database, Observer: obs})
 		if err != nil {
 			return nil, describePostgresError(err)
 		}
@@ -96,7 +97,7 @@ func openStore(ctx context.Context, cfg *config.Config, serving bool) (store.Sto
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating --data-dir: %w", err)
 	}
-	st, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.DataDir, dbFile), Exclusive: serving})
+	st, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.DataDir, dbFile), Exclusive: serving, Observer: obs})
 	if err != nil {
 		return nil, fmt.Errorf("opening the store: %w", err)
 	}
@@ -107,6 +108,9 @@ func openStore(ctx context.Context, cfg *config.Config, serving bool) (store.Sto
 type Keys struct {
 	Box       *secretbox.Box
 	JWTSecret []byte // nil: HS256 tokens are not accepted
+	// Generated lists the key files this call created (embedded store):
+	// they must be backed up with the data directory.
+	Generated []string
 }
 
 // LoadKeys resolves --master-key, --previous-master-key and --jwt-secret.
@@ -117,9 +121,12 @@ type Keys struct {
 // start (masterkey.Check).
 func LoadKeys(ctx context.Context, cfg *config.Config, st store.Store) (Keys, error) {
 	var keys Keys
-	box, err := MasterBox(cfg)
+	box, generated, err := masterBox(cfg)
 	if err != nil {
 		return keys, err
+	}
+	if generated != "" {
+		keys.Generated = append(keys.Generated, generated)
 	}
 	if _, err := masterkey.Check(ctx, st, box); err != nil {
 		if errors.Is(err, store.ErrKeyMismatch) && interruptedRotation(cfg) {
@@ -128,7 +135,11 @@ func LoadKeys(ctx context.Context, cfg *config.Config, st store.Store) (Keys, er
 		return keys, err
 	}
 	keys.Box = box
-	keys.JWTSecret, err = LoadJWTSecret(cfg)
+	secret, generated, err := loadJWTSecret(cfg)
+	keys.JWTSecret = secret
+	if generated != "" {
+		keys.Generated = append(keys.Generated, generated)
+	}
 	return keys, err
 }
 
@@ -136,29 +147,40 @@ func LoadKeys(ctx context.Context, cfg *config.Config, st store.Store) (Keys, er
 // that only open. Without --master-key the embedded store uses (and on
 // first use creates) <data-dir>/master.key.
 func MasterBox(cfg *config.Config) (*secretbox.Box, error) {
+	box, _, err := masterBox(cfg)
+	return box, err
+}
+
+// masterBox is MasterBox, also naming the key file it generated, if any.
+func masterBox(cfg *config.Config) (box *secretbox.Box, generated string, err error) {
 	rawKey := cfg.MasterKey
 	if rawKey == "" {
 		if cfg.IsPostgres() {
-			return nil, errMasterKeyRequired
+			return nil, "", errMasterKeyRequired
 		}
-		var err error
-		if rawKey, err = secretbox.LoadOrCreateFile(filepath.Join(cfg.DataDir, masterKeyFile), secretbox.GenerateKey); err != nil {
-			return nil, fmt.Errorf("master key file: %w", err)
+		path := filepath.Join(cfg.DataDir, masterKeyFile)
+		var created bool
+		if rawKey, created, err = secretbox.LoadOrCreate(path, secretbox.GenerateKey); err != nil {
+			return nil, "", fmt.Errorf("master key file: %w", err)
+		}
+		if created {
+			generated = path
 		}
 	}
 	key, err := secretbox.ParseKey(rawKey)
 	if err != nil {
-		return nil, fmt.Errorf("--master-key: %w", err)
+		return nil, generated, fmt.Errorf("--master-key: %w", err)
 	}
 	var previous [][]byte
 	for i, raw := range cfg.PreviousMasterKey {
 		k, err := secretbox.ParseKey(raw)
 		if err != nil {
-			return nil, fmt.Errorf("--previous-master-key (number %d): %w", i+1, err)
+			return nil, generated, fmt.Errorf("--previous-master-key (number %d): %w", i+1, err)
 		}
 		previous = append(previous, k)
 	}
-	return secretbox.New(key, previous...)
+	box, err = secretbox.New(key, previous...)
+	return box, generated, err
 }
 
 // interruptedRotation reports a master-key rotation of the embedded store's
@@ -175,24 +197,34 @@ func interruptedRotation(cfg *config.Config) bool {
 // --jwks-url is set (asymmetric tokens only), else (embedded store only) the
 // store's secret in --data-dir, generated on first use.
 func LoadJWTSecret(cfg *config.Config) ([]byte, error) {
+	secret, _, err := loadJWTSecret(cfg)
+	return secret, err
+}
+
+// loadJWTSecret is LoadJWTSecret, also naming the file it generated, if any.
+func loadJWTSecret(cfg *config.Config) (secret []byte, generated string, err error) {
 	switch {
 	case cfg.JWTSecret != "":
-		return []byte(cfg.JWTSecret), nil
+		return []byte(cfg.JWTSecret), "", nil
 	case cfg.JWKSURL != "":
-		return nil, nil
+		return nil, "", nil
 	case cfg.IsPostgres():
-		return nil, errJWTSecretRequired
+		return nil, "", errJWTSecretRequired
 	}
 	// The secret belongs to a store: one generated for a directory without
 	// a store signs tokens that the real server refuses.
 	if err := RequireStore(cfg); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	secret, err := secretbox.LoadOrCreateFile(filepath.Join(cfg.DataDir, jwtSecretFile), func() (string, error) {
+	path := filepath.Join(cfg.DataDir, jwtSecretFile)
+	value, created, err := secretbox.LoadOrCreate(path, func() (string, error) {
 		return secretbox.GenerateSecret("", 48)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("JWT secret file: %w", err)
+		return nil, "", fmt.Errorf("JWT secret file: %w", err)
 	}
-	return []byte(secret), nil
+	if created {
+		generated = path
+	}
+	return []byte(value), generated, nil
 }

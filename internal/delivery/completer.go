@@ -20,6 +20,7 @@ type completer interface {
 // finished is an attempt's outcome on its way to the store.
 type finished struct {
 	outcome    store.Outcome
+	eventType  string        // the delivery's event type (metrics, logs)
 	class      string        // the attempt's outcome class (metrics, logs)
 	retryAfter time.Duration // the receiver's Retry-After, 0 if none
 }

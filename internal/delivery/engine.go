@@ -287,6 +287,10 @@ func (e *Engine) isStopping() bool {
 
 func (e *Engine) now() time.Time { return e.cfg.Now() }
 
+// LeaseDuration is how long this engine's leases last: the delivery timeout
+// plus a margin. No lease it takes ends later than that after it is taken.
+func (e *Engine) LeaseDuration() time.Duration { return e.leaseFor }
+
 // leaseUntil is the expiry of a lease taken now, at the precision both
 // stores keep (outcomes name their lease by it).
 func (e *Engine) leaseUntil(now time.Time) time.Time {

@@ -22,7 +22,9 @@ type metrics struct {
 	identitiesLost  prometheus.Counter
 	reaped          prometheus.Counter
 	recovered       prometheus.Counter
-	finalFailures   prometheus.Counter
+	// succeeded and failed count deliveries that ended, by event type.
+	succeeded *prometheus.CounterVec
+	failed    *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -81,17 +83,21 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "hookd_delivery_recovered_total",
 			Help: "Redeliveries created by this process for accepted recover calls.",
 		}),
-		finalFailures: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "hookd_delivery_failed_total",
-			Help: "Deliveries that ended failed after their last attempt (recorded by this process).",
-		}),
+		succeeded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookd_deliveries_succeeded_total",
+			Help: "Deliveries that ended succeeded, by event type, as recorded by this process.",
+		}, []string{"event_type"}),
+		failed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookd_deliveries_failed_total",
+			Help: "Deliveries that ended failed after their last attempt (the retry schedule used up), by event type, as recorded by this process.",
+		}, []string{"event_type"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.attempts, m.duration, m.leased, m.slots, m.inFlight, m.firstAttempt,
 		m.recordFailure, m.outcomesDropped, m.leaseRounds, m.abandoned, m.identitiesLost, m.reaped, m.recovered,
-		m.finalFailures} {
+		m.succeeded, m.failed} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

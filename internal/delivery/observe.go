@@ -12,15 +12,22 @@ import (
 const failingLogEvery = time.Minute
 
 // observe reports a batch the completer is done with: the ids leave the
-// in-flight set; when it was written, a delivery that ended failed gets one
-// warn line, and an endpoint that keeps failing gets at most one line per
-// webhook per minute.
+// in-flight set and, when the batch was written, each delivery that ended
+// is counted by event type. Logs, at info and above, tell what happened
+// without flooding: one warn line per delivery that ended failed (the
+// webhook, the delivery, its attempts and how the last one failed), and for
+// failed attempts that will be retried at most one info line per webhook
+// per minute, with how many failed since the last such line.
 func (e *Engine) observe(batch []finished, written bool) {
 	ids := make([]uuid.UUID, len(batch))
 	for i := range batch {
 		f := &batch[i]
 		ids[i] = f.outcome.DeliveryID
-		if !written || f.outcome.Succeeded {
+		if !written {
+			continue
+		}
+		if f.outcome.Succeeded {
+			e.metrics.succeeded.WithLabelValues(f.eventType).Inc()
 			continue
 		}
 		errText := ""
@@ -28,46 +35,64 @@ func (e *Engine) observe(batch []finished, written bool) {
 			errText = *f.outcome.Attempt.Error
 		}
 		if f.outcome.NextAttemptAt == nil {
-			e.metrics.finalFailures.Inc()
-			e.log.Warn("delivery failed for good", "webhook_id", f.outcome.WebhookID, "delivery_id", f.outcome.DeliveryID,
-				"attempts", f.outcome.Attempt.AttemptNumber, "error_class", f.class, "last_error", errText)
+			e.metrics.failed.WithLabelValues(f.eventType).Inc()
+			e.log.Warn("delivery failed: no attempts left", "webhook_id", f.outcome.WebhookID,
+				"delivery_id", f.outcome.DeliveryID, "event_type", f.eventType, "attempts", f.outcome.Attempt.AttemptNumber,
+				"last_error_class", f.class, "last_error", errText)
 			continue
 		}
-		if e.failing.allow(f.outcome.WebhookID, e.now()) {
-			e.log.Info("endpoint is failing; the delivery will be retried", "webhook_id", f.outcome.WebhookID,
-				"delivery_id", f.outcome.DeliveryID, "attempt", f.outcome.Attempt.AttemptNumber,
-				"error_class", f.class, "last_error", errText, "next_attempt_at", f.outcome.NextAttemptAt.UTC())
+		if ok, failures := e.failing.allow(f.outcome.WebhookID, e.now()); ok {
+			e.log.Info("endpoint keeps failing; deliveries will be retried", "webhook_id", f.outcome.WebhookID,
+				"failed_attempts", failures, "delivery_id", f.outcome.DeliveryID, "attempt", f.outcome.Attempt.AttemptNumber,
+				"last_error_class", f.class, "last_error", errText, "next_attempt_at", f.outcome.NextAttemptAt.UTC())
 		}
 	}
 	e.forget(ids...)
 }
 
-// rateLimiter allows one event per key per period.
+// rateLimiter allows one event per key per period, and counts the events
+// of each key it allowed or refused since the last one it allowed.
 type rateLimiter struct {
 	mu    sync.Mutex
 	every time.Duration
-	last  map[uuid.UUID]time.Time
+	keys  map[uuid.UUID]*limited
 }
 
-// maxLimiterKeys bounds the limiter's memory; past it, old keys are dropped.
+type limited struct {
+	last  time.Time // when an event was last allowed
+	count int       // events since then, that one included
+}
+
+// maxLimiterKeys bounds the limiter's memory; past it, keys whose period is
+// over are dropped.
 const maxLimiterKeys = 10_000
 
-func (r *rateLimiter) allow(key uuid.UUID, now time.Time) bool {
+// allow reports whether key's event at now may be logged and, when it may,
+// how many events of key there were since the last one allowed (this one
+// included).
+func (r *rateLimiter) allow(key uuid.UUID, now time.Time) (ok bool, count int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.last == nil {
-		r.last = make(map[uuid.UUID]time.Time)
+	if r.keys == nil {
+		r.keys = make(map[uuid.UUID]*limited)
 	}
-	if at, ok := r.last[key]; ok && now.Sub(at) < r.every {
-		return false
+	k := r.keys[key]
+	if k != nil && now.Sub(k.last) < r.every {
+		k.count++
+		return false, 0
 	}
-	if len(r.last) >= maxLimiterKeys {
-		for k, at := range r.last {
-			if now.Sub(at) >= r.every {
-				delete(r.last, k)
+	if k == nil {
+		if len(r.keys) >= maxLimiterKeys {
+			for key, old := range r.keys {
+				if now.Sub(old.last) >= r.every {
+					delete(r.keys, key)
+				}
 			}
 		}
+		k = &limited{}
+		r.keys[key] = k
 	}
-	r.last[key] = now
-	return true
+	count = k.count + 1
+	k.last, k.count = now, 0
+	return true, count
 }

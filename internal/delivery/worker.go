@@ -141,7 +141,7 @@ func (e *Engine) attempt(m *membership, d *store.LeasedDelivery) {
 		e.log.Debug("delivery attempt failed", "delivery_id", d.DeliveryID, "webhook_id", d.WebhookID,
 			"attempt", out.Attempt.AttemptNumber, "error", *res.err)
 	}
-	e.done.complete(finished{outcome: out, class: res.class, retryAfter: res.retryAfter})
+	e.done.complete(finished{outcome: out, eventType: d.EventType, class: res.class, retryAfter: res.retryAfter})
 }
 
 // forget drops ids from the in-flight set once their outcomes are written

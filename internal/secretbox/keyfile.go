@@ -28,29 +28,37 @@ const maxKeyFileSize = 64 << 10
 // decrypts every webhook secret. Windows has no such mode bits and is not
 // checked.
 func LoadOrCreateFile(path string, generate func() (string, error)) (string, error) {
+	v, _, err := LoadOrCreate(path, generate)
+	return v, err
+}
+
+// LoadOrCreate is LoadOrCreateFile that also reports whether this call
+// created the file: a new key file must be backed up, and the caller says so.
+func LoadOrCreate(path string, generate func() (string, error)) (value string, created bool, err error) {
 	v, err := readKeyFile(path)
 	if !errors.Is(err, fs.ErrNotExist) {
-		return v, err
+		return v, false, err
 	}
 	gen, err := generate()
 	if err != nil {
-		return "", fmt.Errorf("generating %s: %w", path, err)
+		return "", false, fmt.Errorf("generating %s: %w", path, err)
 	}
 	gen = strings.TrimSpace(gen)
 	if gen == "" {
-		return "", fmt.Errorf("generating %s: generator returned an empty value", path)
+		return "", false, fmt.Errorf("generating %s: generator returned an empty value", path)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return "", fmt.Errorf("creating directory for key file: %w", err)
+		return "", false, fmt.Errorf("creating directory for key file: %w", err)
 	}
-	created, err := createExclusive(path, []byte(gen+"\n"))
+	created, err = createExclusive(path, []byte(gen+"\n"))
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	if !created { // another process created it first: use theirs
-		return readKeyFile(path)
+		v, err := readKeyFile(path)
+		return v, false, err
 	}
-	return gen, nil
+	return gen, true, nil
 }
 
 // readKeyFile reads and validates an existing key file. A missing file is

@@ -180,3 +180,38 @@ func TestCreateExclusiveFallbackWithoutHardLinks(t *testing.T) {
 		t.Fatalf("file overwritten: %q", got)
 	}
 }
+
+// LoadOrCreate tells the one call that created the file: the first call of
+// one process, and exactly one of racing creators.
+func TestLoadOrCreateReportsCreation(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "jwt-secret")
+	if _, created, err := LoadOrCreate(path, GenerateKey); err != nil || !created {
+		t.Fatalf("first call: created=%v, %v; want true", created, err)
+	}
+	if _, created, err := LoadOrCreate(path, GenerateKey); err != nil || created {
+		t.Fatalf("second call: created=%v, %v; want false", created, err)
+	}
+
+	racy := filepath.Join(t.TempDir(), "master.key")
+	const n = 8
+	created := make([]bool, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			var err error
+			if _, created[i], err = LoadOrCreate(racy, GenerateKey); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	count := 0
+	for _, c := range created {
+		if c {
+			count++
+		}
+	}
+	if count != 1 {
+		t.Fatalf("%d of %d racing callers say they created the file, want 1", count, n)
+	}
+}

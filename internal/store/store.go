@@ -398,4 +398,13 @@ type Store interface {
 	// their attempts), finished recoveries accepted before it, and events made
 	// before it that no delivery refers to any more. Returns rows deleted.
 	Purge(ctx context.Context, before time.Time) (int, error)
+
+	// QueueStats reads the deliveries per state, the oldest pending and the
+	// most overdue (see QueueStats) as of now, from one snapshot. leaseFor
+	// is the longest lease processes take (a lease always ends within
+	// leaseFor of now): live leases are looked for among the queue rows up
+	// to now+leaseFor only, so retries scheduled further out are not read.
+	// It reads delivery_counts, one index entry per webhook with pending
+	// deliveries, and those queue rows: cheap enough for a metrics scrape.
+	QueueStats(ctx context.Context, now time.Time, leaseFor time.Duration) (QueueStats, error)
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hookd/hookd/internal/store"
+	"github.com/hookd/hookd/internal/store/storetest"
 )
 
 // BenchmarkIngestConcurrent measures single-event ingests from 64
@@ -42,4 +43,16 @@ func BenchmarkIngestConcurrent(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkQueueStats: what one metrics reading costs with 1000 webhooks and
+// 100k deliveries, 1000 of them leased and 33k falling due for a retry
+// within the lease duration (see storetest.LoadForQueueStats).
+func BenchmarkQueueStats(b *testing.B) {
+	s := TestStore(b)
+	at := storetest.LoadForQueueStats(b, s, 1000, 100)
+	if _, err := s.pool.Exec(context.Background(), "ANALYZE"); err != nil {
+		b.Fatal(err)
+	}
+	storetest.BenchQueueStats(b, s, at)
 }

@@ -139,6 +139,7 @@ func (s *Store) Redeliver(ctx context.Context, teamID, webhookID, deliveryID uui
 	if err != nil {
 		return uuid.Nil, fmt.Errorf("postgres: redeliver: %w", err)
 	}
+	var eventType string
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		status, err := webhookStatus(ctx, tx, teamID, webhookID)
 		if err != nil {
@@ -157,7 +158,8 @@ func (s *Store) Redeliver(ctx context.Context, teamID, webhookID, deliveryID uui
 		b.Queue(`INSERT INTO deliveries (id, event_id, webhook_id, team_id, event_type, status,
 				attempt_count, next_attempt_at, queue_at, created_at)
 			SELECT $1, event_id, webhook_id, team_id, event_type, 'pending', 0, $3, $3, $3
-			FROM deliveries WHERE id = $2`, id, deliveryID, now)
+			FROM deliveries WHERE id = $2 RETURNING event_type`, id, deliveryID, now).
+			QueryRow(func(row pgx.Row) error { return row.Scan(&eventType) })
 		queueCounts(b, store.CountDeltas{{WebhookID: webhookID, Status: store.StatusPending}: 1})
 		queueNotify(b, s.channel)
 		return mapErr("redeliver", tx.SendBatch(ctx, b).Close())
@@ -165,6 +167,7 @@ func (s *Store) Redeliver(ctx context.Context, teamID, webhookID, deliveryID uui
 	if err != nil {
 		return uuid.Nil, err
 	}
+	s.obs.DeliveriesCreated(store.SourceRedeliver, eventType, 1)
 	return id, nil
 }
 
@@ -202,6 +205,7 @@ func (s *Store) CreateTestDelivery(ctx context.Context, teamID, webhookID uuid.U
 	if err != nil {
 		return uuid.Nil, err
 	}
+	s.obs.DeliveriesCreated(store.SourceTest, ev.EventType, 1)
 	return id, nil
 }
 

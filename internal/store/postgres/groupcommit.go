@@ -54,13 +54,14 @@ type writer struct {
 	exited   chan struct{}
 	// rounds counts committed rounds (tests observe the grouping).
 	rounds atomic.Int64
+	obs    store.Observer
 }
 
-func startWriter(pool *pgxpool.Pool, channel string, maxCalls int) *writer {
+func startWriter(pool *pgxpool.Pool, channel string, maxCalls int, obs store.Observer) *writer {
 	if maxCalls <= 0 {
 		maxCalls = defaultMaxRoundCalls
 	}
-	w := &writer{pool: pool, channel: channel, maxCalls: maxCalls,
+	w := &writer{pool: pool, channel: channel, maxCalls: maxCalls, obs: obs,
 		calls: make(chan *writeCall), quit: make(chan struct{}), exited: make(chan struct{})}
 	go w.loop()
 	return w
@@ -136,10 +137,17 @@ func (w *writer) run(round []*writeCall) {
 		}
 		live = append(live, c)
 	}
+	if len(live) == 0 {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), roundTimeout)
 	defer cancel()
 	opts := roundTxOptions(live)
+	start := time.Now()
 	var err error
+	defer func() {
+		w.obs.CommitRound(store.Round{Calls: len(live), Sync: opts != asyncCommit, Duration: time.Since(start), Err: err})
+	}()
 	for try := 1; try <= maxRoundTries; try++ {
 		for _, c := range live {
 			c.err, c.results = nil, nil

@@ -12,6 +12,15 @@ func TestSharedSuite(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return TestStore(t) })
 }
 
+// TestObserver runs the shared cases of what the store reports.
+func TestObserver(t *testing.T) {
+	storetest.RunObserved(t, func(t *testing.T, obs store.Observer) store.Store {
+		opt := TestSchema(t)
+		opt.Observer = obs
+		return OpenTest(t, opt)
+	})
+}
+
 // TestMultiProcess runs the shared multi-process cases with two Stores on
 // one schema, as two hookd processes sharing a database.
 func TestMultiProcess(t *testing.T) {

@@ -110,8 +110,10 @@ func (s *Store) ConvertRecoveries(ctx context.Context, now time.Time, limit int)
 }
 
 func (s *Store) convertOne(ctx context.Context, now time.Time, limit int) (n int, found bool, err error) {
+	byType := map[string]int{}
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		n, found = 0, false
+		clear(byType)
 		var (
 			id, team, webhook, curID uuid.UUID
 			curAt                    time.Time
@@ -155,6 +157,7 @@ func (s *Store) convertOne(ctx context.Context, now time.Time, limit int) (n int
 						return err
 					}
 					ids, events, types = append(ids, newID), append(events, event), append(types, eventType)
+					byType[eventType]++
 					curAt, curID = at, nextID(row) // resume just after this row
 					return nil
 				}); err != nil {
@@ -187,6 +190,9 @@ func (s *Store) convertOne(ctx context.Context, now time.Time, limit int) (n int
 	})
 	if err != nil {
 		return 0, false, fmt.Errorf("postgres: convert recoveries: %w", err)
+	}
+	for eventType, k := range byType {
+		s.obs.DeliveriesCreated(store.SourceRecover, eventType, k)
 	}
 	return n, found, nil
 }

@@ -33,6 +33,9 @@ type Options struct {
 	// MaxConns caps the connection pool (0: pgxpool's default, at least 4).
 	// The wake-up listener uses one more connection outside the pool.
 	MaxConns int32
+	// Observer is told of every group-commit round and of the deliveries
+	// created (metrics); nil: store.NopObserver.
+	Observer store.Observer
 
 	// maxRoundCalls caps how many calls one group-commit round takes
 	// (0: defaultMaxRoundCalls). 1 turns group commit off (benchmarks).
@@ -49,6 +52,7 @@ type Store struct {
 	writer     *writer
 	wake       *listener
 	owners     owners
+	obs        store.Observer
 
 	closeOnce sync.Once
 }
@@ -93,9 +97,13 @@ func Open(ctx context.Context, opt Options) (*Store, error) {
 		pool.Close()
 		return nil, mapErr("read schema", err)
 	}
-	s := &Store{pool: pool, connConfig: cfg.ConnConfig.Copy(), channel: channelName(schema), lockClass: lockClass(schema)}
+	obs := opt.Observer
+	if obs == nil {
+		obs = store.NopObserver{}
+	}
+	s := &Store{pool: pool, connConfig: cfg.ConnConfig.Copy(), channel: channelName(schema), lockClass: lockClass(schema), obs: obs}
 	s.wake = startListener(cfg.ConnConfig, s.channel)
-	s.writer = startWriter(pool, s.channel, opt.maxRoundCalls)
+	s.writer = startWriter(pool, s.channel, opt.maxRoundCalls, obs)
 	return s, nil
 }
 

@@ -20,6 +20,7 @@ func (s *Store) IngestEvents(ctx context.Context, events []store.NewEvent, opt s
 	if err := s.writer.submit(c); err != nil {
 		return nil, err
 	}
+	store.ObserveIngest(s.obs, events, c.results)
 	return c.results, nil
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hookd/hookd/internal/store"
+	"github.com/hookd/hookd/internal/store/storetest"
 )
 
 // benchStore is a store with one team and two subscribed webhooks, so each
@@ -89,4 +90,13 @@ func BenchmarkIngestBatch(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(processCPU(b)-cpuBefore)/float64(b.N), "cpu-ns/op")
+}
+
+// BenchmarkQueueStats: what one metrics reading costs with 1000 webhooks and
+// 100k deliveries, 1000 of them leased and 33k falling due for a retry
+// within the lease duration (see storetest.LoadForQueueStats).
+func BenchmarkQueueStats(b *testing.B) {
+	s, _ := openTemp(b)
+	at := storetest.LoadForQueueStats(b, s, 1000, 100)
+	storetest.BenchQueueStats(b, s, at)
 }

@@ -160,13 +160,13 @@ func (s *Store) GetDelivery(ctx context.Context, teamID, webhookID, deliveryID u
 // retry schedule. The event's ingest delivery count is unchanged.
 func (s *Store) Redeliver(ctx context.Context, teamID, webhookID, deliveryID uuid.UUID, now time.Time) (uuid.UUID, error) {
 	var id uuid.UUID
+	var eventType string
 	err := s.write(ctx, func(w *wtx) error {
 		status, err := webhookStatus(w, teamID, webhookID)
 		if err != nil {
 			return err
 		}
 		var eventID, taskID uuid.UUID
-		var eventType string
 		if err := w.queryRow(`SELECT event_id, event_type, task_id FROM deliveries WHERE id = ? AND webhook_id = ? AND team_id = ?`,
 			blob(deliveryID), blob(webhookID), blob(teamID)).Scan(&eventID, &eventType, &taskID); err != nil {
 			return noRows(err)
@@ -183,6 +183,7 @@ func (s *Store) Redeliver(ctx context.Context, teamID, webhookID, deliveryID uui
 	if err != nil {
 		return uuid.Nil, err
 	}
+	s.obs.DeliveriesCreated(store.SourceRedeliver, eventType, 1)
 	return id, nil
 }
 
@@ -214,6 +215,7 @@ func (s *Store) CreateTestDelivery(ctx context.Context, teamID, webhookID uuid.U
 	if err != nil {
 		return uuid.Nil, err
 	}
+	s.obs.DeliveriesCreated(store.SourceTest, ev.EventType, 1)
 	return id, nil
 }
 

@@ -41,6 +41,7 @@ func (s *Store) IngestEvents(ctx context.Context, events []store.NewEvent, opt s
 	if err != nil {
 		return nil, err
 	}
+	store.ObserveIngest(s.obs, events, results)
 	return results, nil
 }
 

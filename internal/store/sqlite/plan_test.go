@@ -35,3 +35,20 @@ func TestMergedLogIsAMergeOfIndexRanges(t *testing.T) {
 		t.Fatalf("plan of the merged log:\n%s", plan)
 	}
 }
+
+// QueueStats reads index ranges, never the log: the live leases from the
+// queue index after now, the first queue entry without a sort, and one log
+// index entry per webhook with pending deliveries.
+func TestQueueStatsReadIndexes(t *testing.T) {
+	s, _ := openTemp(t)
+	for _, c := range []struct{ name, q, want string }{
+		{"live leases", liveLeasesSQL, "SEARCH deliveries USING INDEX deliveries_queue (queue_at>? AND queue_at<?)"},
+		{"first in queue", firstInQueueSQL, "SCAN deliveries USING COVERING INDEX deliveries_queue"},
+		{"oldest pending", oldestPendingSQL, "SEARCH d USING INDEX deliveries_log (webhook_id=? AND status=?)"},
+	} {
+		plan := queryPlan(t, s, c.q, int64(0), int64(1))
+		if !strings.Contains(plan, c.want) || strings.Contains(plan, "TEMP B-TREE") {
+			t.Errorf("plan of %s:\n%s\nwant %q and no sort", c.name, plan, c.want)
+		}
+	}
+}

@@ -114,10 +114,11 @@ func (s *Store) ConvertRecoveries(ctx context.Context, now time.Time, limit int)
 		return 0, nil
 	}
 	created := 0
+	var byType map[string]int
 	err := s.writeRelaxed(ctx, func(w *wtx) error {
-		created = 0
+		created, byType = 0, map[string]int{}
 		for created < limit {
-			n, found, err := convertOne(w, now, limit-created)
+			n, found, err := convertOne(w, now, limit-created, byType)
 			if err != nil || !found {
 				return err
 			}
@@ -125,12 +126,18 @@ func (s *Store) ConvertRecoveries(ctx context.Context, now time.Time, limit int)
 		}
 		return nil
 	})
-	return created, err
+	if err != nil {
+		return 0, err
+	}
+	for eventType, n := range byType {
+		s.obs.DeliveriesCreated(store.SourceRecover, eventType, n)
+	}
+	return created, nil
 }
 
-// convertOne converts up to limit rows of the oldest unfinished recovery;
-// found is false when there is none.
-func convertOne(w *wtx, now time.Time, limit int) (n int, found bool, err error) {
+// convertOne converts up to limit rows of the oldest unfinished recovery,
+// tallying them per event type in byType; found is false when there is none.
+func convertOne(w *wtx, now time.Time, limit int, byType map[string]int) (n int, found bool, err error) {
 	var (
 		id, team, webhook, curID uuid.UUID
 		curAt                    int64
@@ -198,6 +205,7 @@ func convertOne(w *wtx, now time.Time, limit int) (n int, found bool, err error)
 			}
 			// The cursor is the next position: just after this row.
 			curAt, curID = f.completedAt, nextID(f.id)
+			byType[f.eventType]++
 			n++
 		}
 		if n == limit {

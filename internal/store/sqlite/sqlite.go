@@ -43,6 +43,9 @@ type Options struct {
 	// (`hookd serve`): a second exclusive Open fails with *InUseError.
 	// Register (running deliveries) needs it.
 	Exclusive bool
+	// Observer is told of every commit round and of the deliveries created
+	// (metrics); nil: store.NopObserver.
+	Observer store.Observer
 }
 
 // Store is the SQLite implementation of store.Store.
@@ -62,6 +65,7 @@ type Store struct {
 	lock       *os.File // the exclusive lock (Options.Exclusive), nil otherwise
 	relaxed    bool     // the writer connection is at synchronous=NORMAL (writer goroutine only)
 	targets    *targetCache
+	obs        store.Observer
 }
 
 var _ store.Store = (*Store)(nil)
@@ -133,6 +137,10 @@ func open(ctx context.Context, opt Options) (*Store, error) {
 		purgeChunk: 1000,
 		stmts:      make(map[string]*sql.Stmt),
 		targets:    &targetCache{},
+		obs:        opt.Observer,
+	}
+	if s.obs == nil {
+		s.obs = store.NopObserver{}
 	}
 	go s.run()
 	return s, nil

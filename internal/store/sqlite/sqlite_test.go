@@ -30,6 +30,18 @@ func TestStore(t *testing.T) {
 	})
 }
 
+// TestObserver runs the shared cases of what the store reports.
+func TestObserver(t *testing.T) {
+	storetest.RunObserved(t, func(t *testing.T, obs store.Observer) store.Store {
+		s, err := sqlite.Open(t.Context(), sqlite.Options{Path: filepath.Join(t.TempDir(), "hookd.db"), Exclusive: true, Observer: obs})
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	})
+}
+
 // TestMultiProcess opens the file twice, as `serve` and an admin command
 // would: SQLite's own file lock serialises their writers.
 func TestMultiProcess(t *testing.T) {

@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"fmt"
 	"sync/atomic"
+	"time"
+
+	"github.com/hookd/hookd/internal/store"
 )
 
 // maxRoundJobs bounds one round so a flood of callers still sees commits
@@ -90,24 +93,33 @@ func (s *Store) run() {
 	}
 }
 
-// round runs batch in one transaction and answers every job after COMMIT.
+// round runs batch in one transaction, reports it to the observer and
+// answers every job after COMMIT.
 func (s *Store) round(batch []*job) {
+	start := time.Now()
 	errs := make([]error, len(batch))
-	defer func() {
-		for i, j := range batch {
-			j.done <- errs[i]
-		}
-	}()
+	err := s.commitRound(batch, errs)
+	s.obs.CommitRound(store.Round{Calls: len(batch), Sync: !s.relaxed, Duration: time.Since(start), Err: err})
+	for i, j := range batch {
+		j.done <- errs[i]
+	}
+}
+
+// commitRound runs the round's transaction, setting each job's answer in
+// errs; it returns the error that failed the whole round, if any.
+func (s *Store) commitRound(batch []*job, errs []error) error {
 	if err := s.setSynchronous(batch); err != nil {
-		fill(errs, fmt.Errorf("sqlite store: synchronous: %w", err))
-		return
+		err = fmt.Errorf("sqlite store: synchronous: %w", err)
+		fill(errs, err)
+		return err
 	}
 	// Statements run under the writer's own context: interrupting one
 	// statement would roll back the whole shared transaction.
 	tx, err := s.writer.BeginTx(context.Background(), nil)
 	if err != nil {
-		fill(errs, fmt.Errorf("sqlite store: begin: %w", err))
-		return
+		err = fmt.Errorf("sqlite store: begin: %w", err)
+		fill(errs, err)
+		return err
 	}
 	w := &wtx{tx: tx, cached: s.stmts}
 	for i, j := range batch {
@@ -125,17 +137,19 @@ func (s *Store) round(batch []*job) {
 			s.targets.clear()
 			fillNil(errs[:i+1], fatal)
 			fill(errs[i+1:], fatal)
-			return
+			return fatal
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		s.targets.clear()
-		fillNil(errs, fmt.Errorf("sqlite store: commit: %w", err))
-		return
+		err = fmt.Errorf("sqlite store: commit: %w", err)
+		fillNil(errs, err)
+		return err
 	}
 	s.keepStatements(w.fresh)
 	s.stats.rounds.Add(1)
 	s.stats.jobs.Add(int64(len(batch)))
+	return nil
 }
 
 // setSynchronous flushes the round's commit unless every job in it is

@@ -45,6 +45,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Recovery", recoveryCases()},
 		{"DeliveryLog", deliveryLogCases()},
 		{"Purge", purgeCases()},
+		{"QueueStats", statsCases()},
 		{"Concurrency", concurrencyCases()},
 	}
 	for _, g := range groups {
