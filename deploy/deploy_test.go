@@ -337,7 +337,7 @@ func hookdConfig(t *testing.T, args ...string) *config.Config {
 func bootstrap(t *testing.T, cfg *config.Config) (team, key string) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := app.OpenStore(ctx, cfg)
+	st, err := app.CreateStore(ctx, cfg) // bootstraps a store, as `--init` does
 	if err != nil {
 		t.Fatal(err)
 	}
