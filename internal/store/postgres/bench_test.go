@@ -56,3 +56,9 @@ func BenchmarkQueueStats(b *testing.B) {
 	}
 	storetest.BenchQueueStats(b, s, at)
 }
+
+// BenchmarkRecoverWindow: accepting a recover call over 100,000 failed
+// deliveries (go test -run '^$' -bench RecoverWindow -benchtime 1x).
+func BenchmarkRecoverWindow(b *testing.B) {
+	storetest.BenchRecoverWindow(b, TestStore(b), 100_000)
+}

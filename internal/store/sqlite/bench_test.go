@@ -100,3 +100,10 @@ func BenchmarkQueueStats(b *testing.B) {
 	at := storetest.LoadForQueueStats(b, s, 1000, 100)
 	storetest.BenchQueueStats(b, s, at)
 }
+
+// BenchmarkRecoverWindow: accepting a recover call over 100,000 failed
+// deliveries (go test -run '^$' -bench RecoverWindow -benchtime 1x).
+func BenchmarkRecoverWindow(b *testing.B) {
+	s, _ := openTemp(b)
+	storetest.BenchRecoverWindow(b, s, 100_000)
+}
