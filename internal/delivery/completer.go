@@ -7,16 +7,6 @@ import (
 	"github.com/hookd/hookd/internal/store"
 )
 
-// completer takes the outcomes of finished attempts and records them in the
-// store. complete must not wait for the store: the worker that hands an
-// outcome over goes straight on to its lane's next delivery.
-type completer interface {
-	complete(f finished)
-	// run records until stop is closed and everything handed over before it
-	// is written (or given up); it returns then.
-	run(stop <-chan struct{})
-}
-
 // finished is an attempt's outcome on its way to the store.
 type finished struct {
 	outcome    store.Outcome
@@ -46,10 +36,14 @@ const (
 // milliseconds buy batches of dozens of outcomes per commit under load.
 const outcomeLinger = 5 * time.Millisecond
 
-// batchCompleter writes outcomes in batches from one goroutine: it takes
-// what arrives within outcomeLinger of the first outcome (up to
-// maxOutcomeBatch) into one RecordOutcomes call, so a busy engine shares one
-// transaction (and one flush) among many attempts.
+// batchCompleter takes the outcomes of finished attempts and records them
+// in the store, in batches from one goroutine: it takes what arrives within
+// outcomeLinger of the first outcome (up to maxOutcomeBatch) into one
+// RecordOutcomes call, so a busy engine shares one transaction (and one
+// flush) among many attempts. complete does not wait for the write: the
+// worker that hands an outcome over goes straight on to its lane's next
+// delivery (it waits only when two batches of outcomes are queued
+// unwritten, when the store is far behind).
 type batchCompleter struct {
 	e      *Engine
 	in     chan finished
@@ -62,6 +56,8 @@ func newBatchCompleter(e *Engine, capacity int, linger time.Duration) *batchComp
 
 func (c *batchCompleter) complete(f finished) { c.in <- f }
 
+// run records until stop is closed and everything handed over before it is
+// written (or given up); it returns then.
 func (c *batchCompleter) run(stop <-chan struct{}) {
 	batch := make([]finished, 0, maxOutcomeBatch)
 	linger := time.NewTimer(time.Hour)

@@ -70,7 +70,7 @@ type Engine struct {
 
 	sender  *sender
 	lanes   *lanes
-	done    completer
+	done    *batchCompleter
 	metrics *metrics
 	wake    chan struct{}
 	// leaseWanted is set by Wake: work may be due that no freed slot tells of.
