@@ -26,13 +26,16 @@
 // this process's registered identity (Queue.Register): the store holds a
 // proof of life for it (an OS file lock on SQLite, a session advisory lock
 // on PostgreSQL), every process voids the leases of owners that died
-// (Queue.ReapDeadOwners, every second), and a process that loses its own
+// (Queue.ReapDeadOwners, every half second), and a process that loses its own
 // proof abandons its attempts in flight and registers anew, so two live
 // processes never send one delivery at once. An expiring lease is only the
 // last resort.
 //
 // The completer writes outcomes in batches (a few milliseconds of them per
-// store call); an outcome applies only while its lease is held, so a late
+// store call). It is the only outcome path: an engine that recorded an
+// outcome and leased the lane's next delivery in one store round needed a
+// second one, but a lane's window already holds that next delivery, so
+// nothing waits for an outcome to be written. An outcome applies only while its lease is held, so a late
 // one never overwrites a newer attempt. A write that failed but may have
 // committed (an ingest, a lease round) makes the dispatcher give back every
 // lease of this owner it does not hold in memory. The webhook's URL and
