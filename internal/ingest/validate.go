@@ -15,7 +15,19 @@ var eventFields = []string{"team_id", "task_id", "task_status", "task_output", "
 
 // Parse decodes one event as the ingest API receives it. Unknown fields,
 // wrong types and malformed ids are errors naming the field.
+//
+// The common shape is decoded by parseFast; anything else, and every
+// refused event, by parseSlow, so that answers never depend on the path.
 func Parse(body []byte) (TaskEvent, error) {
+	if ev, ok := parseFast(body); ok {
+		return ev, nil
+	}
+	return parseSlow(body)
+}
+
+// parseSlow is Parse through jsonobj: the reference for every answer
+// (parseFast must agree with it byte for byte, see fastparse_test.go).
+func parseSlow(body []byte) (TaskEvent, error) {
 	obj, err := jsonobj.Decode(body, eventFields...)
 	if err != nil {
 		return TaskEvent{}, err
