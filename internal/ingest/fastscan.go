@@ -73,6 +73,32 @@ func skipString(b []byte, i int) (int, bool) {
 	return 0, false
 }
 
+// skipValue returns the end of the value starting at b[i] without checking
+// that it is valid JSON; callers check the span with json.Valid. That is
+// enough: when json.Valid accepts b[i:end], encoding/json reading from b[i]
+// reads that same value and stops at end (an object, array or string ends
+// where its brackets or quotes close; a number or literal runs up to the
+// delimiter, as encoding/json reads it too).
+func skipValue(b []byte, i int) (int, bool) {
+	if i >= len(b) {
+		return 0, false
+	}
+	switch b[i] {
+	case '{', '[':
+		return skipComposite(b, i)
+	case '"':
+		return skipString(b, i)
+	}
+	j := i
+	for ; j < len(b); j++ {
+		switch b[j] {
+		case ' ', '\t', '\n', '\r', ',', ']', '}':
+			return j, j > i
+		}
+	}
+	return j, j > i
+}
+
 // skipComposite returns the index after the object or array opening at
 // b[i], counting brackets outside strings; mismatched kinds ({]) are left
 // to json.Valid. Deeper than maxFastDepth is not mine.

@@ -75,7 +75,19 @@ func parseSlow(body []byte) (TaskEvent, error) {
 // otherwise events and errs have one entry per item, in input order, and
 // errs[i] (naming the field, without the index) is set when item i is not a
 // valid event. Invalid UTF-8 inside one item fails only that item.
+//
+// As with Parse, parseBatchFast takes the common shape and parseBatchSlow
+// everything else.
 func ParseBatch(body []byte) (events []TaskEvent, errs []error, err error) {
+	if events, errs, ok := parseBatchFast(body); ok {
+		return events, errs, nil
+	}
+	return parseBatchSlow(body)
+}
+
+// parseBatchSlow is ParseBatch through jsonobj, the reference for
+// parseBatchFast.
+func parseBatchSlow(body []byte) (events []TaskEvent, errs []error, err error) {
 	obj, err := jsonobj.DecodeEnvelope(body, "events", "events")
 	if err != nil {
 		return nil, nil, err
@@ -90,7 +102,7 @@ func ParseBatch(body []byte) (events []TaskEvent, errs []error, err error) {
 	events = make([]TaskEvent, len(raws))
 	errs = make([]error, len(raws))
 	for i, raw := range raws {
-		events[i], errs[i] = Parse(raw)
+		events[i], errs[i] = parseSlow(raw)
 	}
 	return events, errs, nil
 }
