@@ -23,6 +23,8 @@ shift
 targets="
 ./internal/ingest FuzzParse
 ./internal/ingest FuzzParseBatch
+./internal/ingest FuzzParseFastEqualsSlow
+./internal/ingest FuzzParseBatchFastEqualsSlow
 ./internal/api FuzzDecodeWebhookInput
 ./internal/netguard FuzzCheckURL
 ./internal/auth FuzzVerify

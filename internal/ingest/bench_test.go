@@ -1,6 +1,9 @@
 package ingest
 
 import (
+	"bytes"
+	"fmt"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -33,4 +36,43 @@ func BenchmarkPrepare(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// benchBatch is a batch of 500 events of benchEvent's shape, each with its
+// own task id, as the batch ingest API receives it.
+var benchBatch = func() []byte {
+	const n = 500
+	var buf bytes.Buffer
+	buf.WriteString(`{"events":[`)
+	for i := range n {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		id := fmt.Sprintf("019c65a0-aaaa-7bbb-cccc-%012x", i+1)
+		buf.Write(bytes.Replace(benchEvent, []byte("019c65a0-aaaa-7bbb-cccc-dddddddddddd"), []byte(id), -1))
+	}
+	buf.WriteString(`]}`)
+	return buf.Bytes()
+}()
+
+// BenchmarkParseBatch is the decoding cost of a 500-event batch; the
+// per-event figures (ns/event, B/event, allocs/event) compare with
+// BenchmarkParse.
+func BenchmarkParseBatch(b *testing.B) {
+	const n = 500
+	b.ReportAllocs()
+	b.SetBytes(int64(len(benchBatch)))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for b.Loop() {
+		events, errs, err := ParseBatch(benchBatch)
+		if err != nil || len(events) != n || errs[n-1] != nil {
+			b.Fatal(len(events), err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	per := float64(b.N * n)
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/per, "ns/event")
+	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/per, "B/event")
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/per, "allocs/event")
 }

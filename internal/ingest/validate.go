@@ -15,7 +15,19 @@ var eventFields = []string{"team_id", "task_id", "task_status", "task_output", "
 
 // Parse decodes one event as the ingest API receives it. Unknown fields,
 // wrong types and malformed ids are errors naming the field.
+//
+// The common shape is decoded by parseFast; anything else, and every
+// refused event, by parseSlow, so that answers never depend on the path.
 func Parse(body []byte) (TaskEvent, error) {
+	if ev, ok := parseFast(body); ok {
+		return ev, nil
+	}
+	return parseSlow(body)
+}
+
+// parseSlow is Parse through jsonobj: the reference for every answer
+// (parseFast must agree with it byte for byte, see fastparse_test.go).
+func parseSlow(body []byte) (TaskEvent, error) {
 	obj, err := jsonobj.Decode(body, eventFields...)
 	if err != nil {
 		return TaskEvent{}, err
@@ -63,7 +75,19 @@ func Parse(body []byte) (TaskEvent, error) {
 // otherwise events and errs have one entry per item, in input order, and
 // errs[i] (naming the field, without the index) is set when item i is not a
 // valid event. Invalid UTF-8 inside one item fails only that item.
+//
+// As with Parse, parseBatchFast takes the common shape and parseBatchSlow
+// everything else.
 func ParseBatch(body []byte) (events []TaskEvent, errs []error, err error) {
+	if events, errs, ok := parseBatchFast(body); ok {
+		return events, errs, nil
+	}
+	return parseBatchSlow(body)
+}
+
+// parseBatchSlow is ParseBatch through jsonobj, the reference for
+// parseBatchFast.
+func parseBatchSlow(body []byte) (events []TaskEvent, errs []error, err error) {
 	obj, err := jsonobj.DecodeEnvelope(body, "events", "events")
 	if err != nil {
 		return nil, nil, err
@@ -78,7 +102,7 @@ func ParseBatch(body []byte) (events []TaskEvent, errs []error, err error) {
 	events = make([]TaskEvent, len(raws))
 	errs = make([]error, len(raws))
 	for i, raw := range raws {
-		events[i], errs[i] = Parse(raw)
+		events[i], errs[i] = parseSlow(raw)
 	}
 	return events, errs, nil
 }
