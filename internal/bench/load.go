@@ -60,25 +60,9 @@ func (h *hookd) ingestBatch(ctx context.Context, n int) (accepted, error) {
 		body = appendEvent(body, h.team, uuid.Must(uuid.NewV7()))
 	}
 	body = append(body, "]}"...)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.base+"/internal/v1/task-events/batch", bytes.NewReader(body))
-	if err != nil {
-		return accepted{}, err
-	}
-	req.Header.Set("Authorization", "Bearer "+h.ingestToken)
-	req.Header.Set("Content-Type", "application/json")
-	sent := time.Now()
-	resp, err := h.api.Do(req)
+	data, sent, answered, err := h.postIngest(ctx, "/internal/v1/task-events/batch", body, http.StatusOK)
 	if err != nil {
 		return accepted{}, fmt.Errorf("batch ingest: %w", err)
-	}
-	data, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	answered := time.Now()
-	if err != nil {
-		return accepted{}, fmt.Errorf("batch ingest: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return accepted{}, fmt.Errorf("batch ingest: %d %s", resp.StatusCode, bytes.TrimSpace(data))
 	}
 	var ans batchAnswer
 	if err := json.Unmarshal(data, &ans); err != nil {
@@ -98,6 +82,33 @@ func (h *hookd) ingestBatch(ctx context.Context, n int) (accepted, error) {
 		out.deliveries += *r.DeliveryCount
 	}
 	return out, nil
+}
+
+// postIngest posts body to an ingest path with the ingest token and returns
+// the answer's body and when the call was sent and answered; a status other
+// than want is an error quoting the answer.
+func (h *hookd) postIngest(ctx context.Context, path string, body []byte, want int) (data []byte, sent, answered time.Time, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.base+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, sent, answered, err
+	}
+	req.Header.Set("Authorization", "Bearer "+h.ingestToken)
+	req.Header.Set("Content-Type", "application/json")
+	sent = time.Now()
+	resp, err := h.api.Do(req)
+	if err != nil {
+		return nil, sent, answered, err
+	}
+	data, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	answered = time.Now()
+	if err != nil {
+		return nil, sent, answered, err
+	}
+	if resp.StatusCode != want {
+		return nil, sent, answered, fmt.Errorf("%d %s", resp.StatusCode, bytes.TrimSpace(data))
+	}
+	return data, sent, answered, nil
 }
 
 // ingestAll ingests total events in batches of batch with concurrency

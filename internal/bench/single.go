@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -26,25 +25,9 @@ type ingestCall struct {
 // which must answer 202 with one delivery (the team has one webhook).
 func (h *hookd) ingestOne(ctx context.Context) (ingestCall, error) {
 	body := appendEvent(make([]byte, 0, 320), h.team, uuid.Must(uuid.NewV7()))
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.base+"/internal/v1/task-events", bytes.NewReader(body))
-	if err != nil {
-		return ingestCall{}, err
-	}
-	req.Header.Set("Authorization", "Bearer "+h.ingestToken)
-	req.Header.Set("Content-Type", "application/json")
-	sent := time.Now()
-	resp, err := h.api.Do(req)
+	data, sent, answered, err := h.postIngest(ctx, "/internal/v1/task-events", body, http.StatusAccepted)
 	if err != nil {
 		return ingestCall{}, fmt.Errorf("ingest: %w", err)
-	}
-	data, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	answered := time.Now()
-	if err != nil {
-		return ingestCall{}, fmt.Errorf("ingest: %w", err)
-	}
-	if resp.StatusCode != http.StatusAccepted {
-		return ingestCall{}, fmt.Errorf("ingest: %d %s", resp.StatusCode, bytes.TrimSpace(data))
 	}
 	var ans struct {
 		EventID       string `json:"event_id"`
