@@ -40,6 +40,8 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.Webhooks, "webhooks", benchrun.DefaultWebhooks, "fanout: webhooks the one event goes to")
 	fs.IntVar(&o.IsolationEvents, "isolation-events", benchrun.DefaultIsolationEvents, "isolation: events per run (each to 10 webhooks)")
 	fs.IntVar(&o.BacklogEvents, "backlog-events", benchrun.DefaultBacklogEvents, "backlog: deliveries queued before the drain")
+	fs.IntVar(&o.LogDeliveries, "log-deliveries", benchrun.DefaultLogDeliveries, "log: deliveries in the webhook's log (written through the store before hookd starts)")
+	fs.IntVar(&o.LogRequests, "log-requests", benchrun.DefaultLogRequests, "log: requests per kind of page")
 	fs.IntVar(&o.Concurrency, "concurrency", benchrun.DefaultConcurrency, "hookd's --webhook-concurrency and the ceiling's client count")
 	fs.IntVar(&o.Batch, "batch", benchrun.DefaultBatch, "events per ingest request (at most 1000)")
 	fs.IntVar(&o.IngestConcurrency, "ingest-concurrency", benchrun.DefaultIngestConc, "ingest requests in flight")
