@@ -42,6 +42,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.BacklogEvents, "backlog-events", benchrun.DefaultBacklogEvents, "backlog: deliveries queued before the drain")
 	fs.IntVar(&o.LogDeliveries, "log-deliveries", benchrun.DefaultLogDeliveries, "log: deliveries in the webhook's log (written through the store before hookd starts)")
 	fs.IntVar(&o.LogRequests, "log-requests", benchrun.DefaultLogRequests, "log: requests per kind of page")
+	fs.BoolVar(&o.LogNoVacuum, "log-no-vacuum", false, "log, PostgreSQL: read the log as written, without the VACUUM (ANALYZE) that stands in for autovacuum")
 	fs.IntVar(&o.Concurrency, "concurrency", benchrun.DefaultConcurrency, "hookd's --webhook-concurrency and the ceiling's client count")
 	fs.IntVar(&o.Batch, "batch", benchrun.DefaultBatch, "events per ingest request (at most 1000)")
 	fs.IntVar(&o.IngestConcurrency, "ingest-concurrency", benchrun.DefaultIngestConc, "ingest requests in flight")

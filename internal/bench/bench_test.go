@@ -234,6 +234,26 @@ func checkLogRow(t *testing.T, r Result, child, pg bool) {
 	if pg && (r.PostgresCPU == nil || r.PostgresCPU.Processes == 0) {
 		t.Errorf("log: PostgreSQL CPU %+v", r.PostgresCPU)
 	}
+	if vacuumed := strings.Contains(r.Detail, "then VACUUM (ANALYZE)"); vacuumed != pg {
+		t.Errorf("log on %s: detail %q", map[bool]string{true: "PostgreSQL", false: "SQLite"}[pg], r.Detail)
+	}
+}
+
+// --log-no-vacuum reads the log as written on PostgreSQL, and says so.
+func TestLogWithoutVacuum(t *testing.T) {
+	url := os.Getenv(postgres.TestDatabaseEnv)
+	if url == "" {
+		t.Skipf("set %s to run it", postgres.TestDatabaseEnv)
+	}
+	opts := tinyOptions(t, url)
+	opts.Scenarios, opts.LogDeliveries, opts.LogRequests, opts.LogNoVacuum = []string{ScenarioLog}, 500, 2, true
+	rep, err := Run(t.Context(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != 1 || !strings.Contains(rep.Results[0].Detail, "not vacuumed") || !rep.Settings.LogNoVacuum {
+		t.Errorf("results %+v", rep.Results)
+	}
 }
 
 // Every scenario, hookd as a child process (the default mode).

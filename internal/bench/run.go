@@ -52,15 +52,18 @@ type Options struct {
 	HookdBin string
 	// ReceiverHTTP is ReceiverHTTP2 (default: HTTP/2 offered, HTTP/1.1
 	// accepted) or ReceiverHTTP11 (HTTP/1.1 only).
-	ReceiverHTTP      string
-	Events            int           // throughput, fanout8, ingest-single and ceiling deliveries (default 100,000)
-	Rate              float64       // latency, latency-single: events per second (default 1,000)
-	Duration          time.Duration // latency, latency-single: how long (default 30s)
-	Webhooks          int           // fanout: webhooks (default 1,000)
-	IsolationEvents   int           // isolation: events per run, each to 10 webhooks (default 10,000)
-	BacklogEvents     int           // backlog: deliveries queued (default 1,000,000)
-	LogDeliveries     int           // log: deliveries in the webhook's log (default 1,000,000; at least 100)
-	LogRequests       int           // log: requests per kind of page (default 200)
+	ReceiverHTTP    string
+	Events          int           // throughput, fanout8, ingest-single and ceiling deliveries (default 100,000)
+	Rate            float64       // latency, latency-single: events per second (default 1,000)
+	Duration        time.Duration // latency, latency-single: how long (default 30s)
+	Webhooks        int           // fanout: webhooks (default 1,000)
+	IsolationEvents int           // isolation: events per run, each to 10 webhooks (default 10,000)
+	BacklogEvents   int           // backlog: deliveries queued (default 1,000,000)
+	LogDeliveries   int           // log: deliveries in the webhook's log (default 1,000,000; at least 100)
+	LogRequests     int           // log: requests per kind of page (default 200)
+	// LogNoVacuum: on PostgreSQL, read the log as written, without the
+	// VACUUM (ANALYZE) that stands in for autovacuum after writing it.
+	LogNoVacuum       bool
 	Concurrency       int           // attempts in flight per webhook, and the ceiling's clients (default 16)
 	Batch             int           // events per ingest request (default 500)
 	IngestConcurrency int           // ingest requests in flight (default 4)
@@ -235,6 +238,7 @@ type Settings struct {
 	BacklogEvents     int     `json:"backlog_events"`
 	LogDeliveries     int     `json:"log_deliveries"`
 	LogRequests       int     `json:"log_requests_per_kind"`
+	LogNoVacuum       bool    `json:"log_no_vacuum,omitempty"`
 	Concurrency       int     `json:"per_webhook_concurrency"`
 	Workers           int     `json:"workers"`
 	Batch             int     `json:"ingest_batch"`
@@ -319,7 +323,7 @@ func Run(ctx context.Context, opts Options) (rep Report, err error) {
 		Mode: "child", HookdBin: opts.HookdBin, ReceiverHTTP: opts.ReceiverHTTP,
 		Events: opts.Events, Rate: opts.Rate, DurationSeconds: opts.Duration.Seconds(), Webhooks: opts.Webhooks,
 		IsolationEvents: opts.IsolationEvents, BacklogEvents: opts.BacklogEvents, LogDeliveries: opts.LogDeliveries,
-		LogRequests: opts.LogRequests, Concurrency: opts.Concurrency,
+		LogRequests: opts.LogRequests, LogNoVacuum: opts.LogNoVacuum, Concurrency: opts.Concurrency,
 		Workers: workers, Batch: opts.Batch, IngestConcurrency: opts.IngestConcurrency, SingleClients: singleIngestClients,
 	}}
 	if opts.InProcess {
