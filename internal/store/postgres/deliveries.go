@@ -81,9 +81,11 @@ func (s *Store) ListDeliveries(ctx context.Context, teamID, webhookID uuid.UUID,
 const logSetupStatements = 2
 
 // queueLogSetup opens ListDeliveries' read-only transaction. No page of the
-// log is worth a scan of the table, whatever the statistics say; bitmap
-// scans are off too for a page of the log index (see logRange), not for a
-// task's deliveries, which a bitmap of deliveries_event finds well.
+// log is worth a scan of the table, whatever the statistics say. For a page
+// of the log index, bitmap scans are off too (see logRange), not for a
+// task's deliveries, which a bitmap of deliveries_event finds well. (Sorts
+// stay on: with them off, the planner avoided the sort of a page's 20 rows
+// by joining them to a walk of the whole primary key, seconds.)
 func queueLogSetup(b *pgx.Batch, logIndexPage bool) {
 	bitmaps := "on"
 	if logIndexPage {
@@ -137,18 +139,22 @@ func logRange(status string) string {
 
 // mergedLog is the ids of the webhook's ($1) whole log newest first: the
 // four status ranges, each cut at the page's end ($2 = offset + limit: no
-// range can contribute more), then sorted (a top-N sort of at most four
-// times the page's end).
+// range can contribute more) and merged (MergeAppend). Each range is
+// re-sorted by id alone first, which its rows already are (the range holds
+// one status), so the sort only checks their order; measured at page 500
+// of a 1,000,000 log, 9 ms against 15 ms for a top-N sort of all four. (The
+// planner may still sort the four ranges together where it expects few
+// rows, as in a small table without statistics: the cost is then that of
+// the top-N sort.)
 var mergedLog = func() string {
 	var b strings.Builder
-	b.WriteString(`SELECT id FROM (`)
 	for i, status := range store.Statuses {
 		if i > 0 {
 			b.WriteString(" UNION ALL ")
 		}
-		b.WriteString(`(` + logRange(`'`+status+`'`) + ` LIMIT $2)`)
+		b.WriteString(`(SELECT id FROM (` + logRange(`'`+status+`'`) + ` LIMIT $2) r ORDER BY id DESC)`)
 	}
-	b.WriteString(`) ids ORDER BY id DESC`)
+	b.WriteString(` ORDER BY id DESC`)
 	return b.String()
 }()
 
