@@ -43,11 +43,11 @@ func (s *Store) ListDeliveries(ctx context.Context, teamID, webhookID uuid.UUID,
 		b.Queue(taskDeliveries+`SELECT `+deliveryColumns+` FROM d JOIN events e ON e.id = d.event_id
 			ORDER BY d.id DESC LIMIT $4 OFFSET $5`, f.TaskID, webhookID, f.Status, p.Size, p.Offset())
 	case f.Status != "":
-		b.Queue(`SELECT coalesce(sum(n), 0) FROM delivery_counts WHERE webhook_id = $1 AND status = $2`, webhookID, f.Status)
-		b.Queue(pageOf(logRange("$2")+` LIMIT $3 OFFSET $4`), webhookID, f.Status, p.Size, p.Offset())
+		b.Queue(countStatus, webhookID, f.Status)
+		b.Queue(pageOf(logRange("$2")+` LIMIT $3 OFFSET $4`, countStatus), webhookID, f.Status, p.Size, p.Offset())
 	default:
-		b.Queue(`SELECT coalesce(sum(n), 0) FROM delivery_counts WHERE webhook_id = $1`, webhookID)
-		b.Queue(pageOf(mergedLog+` LIMIT $3 OFFSET $4`), webhookID, p.Offset()+p.Size, p.Size, p.Offset())
+		b.Queue(countAll, webhookID)
+		b.Queue(pageOf(mergedLog+` LIMIT $3 OFFSET $4`, countAll), webhookID, p.Offset()+p.Size, p.Size, p.Offset())
 	}
 	// Sent with the rest: however the reading below ends, the server ends
 	// the transaction before the connection goes back to the pool.
@@ -106,10 +106,21 @@ const taskDeliveries = `WITH task AS MATERIALIZED (
 		SELECT * FROM deliveries WHERE event_id IN (SELECT id FROM events WHERE task_id = $1)),
 	d AS (SELECT * FROM task WHERE webhook_id = $2 AND ($3 = '' OR status = $3)) `
 
-// pageOf reads the rows of a page whose ids ids selects, newest first.
-func pageOf(ids string) string {
+// countAll and countStatus are the webhook's ($1) deliveries, in all and in
+// the status $2.
+const (
+	countAll    = `SELECT coalesce(sum(n), 0) FROM delivery_counts WHERE webhook_id = $1`
+	countStatus = `SELECT coalesce(sum(n), 0) FROM delivery_counts WHERE webhook_id = $1 AND status = $2`
+)
+
+// pageOf reads the rows of a page whose ids ids selects, newest first,
+// unless the offset ($4) is at or beyond the count of its rows: that test
+// runs first (a one-time filter), so a page past the end reads nothing
+// instead of every range to its end.
+func pageOf(ids, count string) string {
 	return `SELECT ` + deliveryColumns + ` FROM (` + ids + `) p
-		JOIN deliveries d ON d.id = p.id JOIN events e ON e.id = d.event_id ORDER BY d.id DESC`
+		JOIN deliveries d ON d.id = p.id JOIN events e ON e.id = d.event_id
+		WHERE $4 < (` + count + `) ORDER BY d.id DESC`
 }
 
 // logRange is the ids of the webhook's ($1) deliveries in one status, newest

@@ -84,11 +84,11 @@ func TestLogPagesReadTheLogIndex(t *testing.T) {
 		sql  string
 		args []any
 	}{
-		"whole log, page 1":   {pageOf(mergedLog + ` LIMIT $3 OFFSET $4`), []any{webhook, 20, 20, 0}},
-		"whole log, page 100": {pageOf(mergedLog + ` LIMIT $3 OFFSET $4`), []any{webhook, 2000, 20, 1980}},
-		"succeeded, page 1":   {pageOf(logRange("$2") + ` LIMIT $3 OFFSET $4`), []any{webhook, "succeeded", 20, 0}},
-		"succeeded, page 100": {pageOf(logRange("$2") + ` LIMIT $3 OFFSET $4`), []any{webhook, "succeeded", 20, 1980}},
-		"failed, page 1":      {pageOf(logRange("$2") + ` LIMIT $3 OFFSET $4`), []any{webhook, "failed", 20, 0}},
+		"whole log, page 1":   {pageOf(mergedLog+` LIMIT $3 OFFSET $4`, countAll), []any{webhook, 20, 20, 0}},
+		"whole log, page 100": {pageOf(mergedLog+` LIMIT $3 OFFSET $4`, countAll), []any{webhook, 2000, 20, 1980}},
+		"succeeded, page 1":   {pageOf(logRange("$2")+` LIMIT $3 OFFSET $4`, countStatus), []any{webhook, "succeeded", 20, 0}},
+		"succeeded, page 100": {pageOf(logRange("$2")+` LIMIT $3 OFFSET $4`, countStatus), []any{webhook, "succeeded", 20, 1980}},
+		"failed, page 1":      {pageOf(logRange("$2")+` LIMIT $3 OFFSET $4`, countStatus), []any{webhook, "failed", 20, 0}},
 	}
 	check := func(state string) {
 		for name, c := range pages {
@@ -114,4 +114,38 @@ func TestLogPagesReadTheLogIndex(t *testing.T) {
 		}
 	}
 	check("analysed")
+}
+
+// TestPageBeyondTheEndReadsNothing: a page at or past the end of its rows
+// (by delivery_counts) does not walk the log index at all.
+func TestPageBeyondTheEndReadsNothing(t *testing.T) {
+	s := TestStore(t)
+	team, webhook := fixture(t, s)
+	queue(t, s, team, time.Now().UTC().Add(-time.Minute), 100)
+	for name, c := range map[string]struct {
+		sql  string
+		args []any
+	}{
+		"whole log": {pageOf(mergedLog+` LIMIT $3 OFFSET $4`, countAll), []any{webhook, 120, 20, 100}},
+		"pending":   {pageOf(logRange("$2")+` LIMIT $3 OFFSET $4`, countStatus), []any{webhook, "pending", 20, 100}},
+	} {
+		var plan string
+		rows, err := s.pool.Query(t.Context(), `EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) `+c.sql, c.args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan = strings.Join(lines, "\n")
+		for _, l := range lines {
+			if strings.Contains(l, "deliveries_log") && !strings.Contains(l, "never executed") {
+				t.Errorf("%s: the log index was read:\n%s", name, plan)
+			}
+		}
+		if !strings.Contains(plan, "deliveries_log") {
+			t.Errorf("%s: plan without the log index:\n%s", name, plan)
+		}
+	}
 }
