@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -75,7 +76,7 @@ func stores(t *testing.T, fn func(t *testing.T, database string)) {
 func tinyOptions(t *testing.T, database string) Options {
 	return Options{
 		Database: database, HookdBin: hookdBinary(t), Events: 400, Rate: 200, Duration: time.Second, Webhooks: 20,
-		IsolationEvents: 100, BacklogEvents: 2000, Batch: 100, Timeout: 60 * time.Second,
+		IsolationEvents: 100, BacklogEvents: 2000, LogDeliveries: 3000, LogRequests: 5, Batch: 100, Timeout: 60 * time.Second,
 		TempDir: t.TempDir(),
 	}
 }
@@ -84,13 +85,14 @@ func tinyOptions(t *testing.T, database string) Options {
 var tinyDeliveries = map[string]int64{
 	ScenarioCeiling: 400, ScenarioThroughput: 400, ScenarioFanout8: 400, ScenarioIngestSingle: 400,
 	ScenarioLatency: 200, ScenarioLatencySingle: 200, ScenarioFanout: 20, ScenarioIsolation: 900, ScenarioBacklog: 2000,
+	ScenarioLog: 3000, // the size of the log it reads
 }
 
 // wantRows is the run order of "all": the ceiling of fanout8 (128 clients)
 // comes right before it.
 var wantRows = []string{
 	ScenarioCeiling, ScenarioThroughput, ScenarioCeiling, ScenarioFanout8, ScenarioIngestSingle, ScenarioLatency,
-	ScenarioLatencySingle, ScenarioFanout, ScenarioIsolation, ScenarioBacklog,
+	ScenarioLatencySingle, ScenarioFanout, ScenarioIsolation, ScenarioBacklog, ScenarioLog,
 }
 
 // checkReport checks that every scenario ran and its figures are sane: all
@@ -110,6 +112,10 @@ func checkReport(t *testing.T, rep Report, child bool) {
 	for _, r := range rep.Results {
 		if r.Deliveries != tinyDeliveries[r.Scenario] {
 			t.Errorf("%s: %d deliveries, want %d", r.Scenario, r.Deliveries, tinyDeliveries[r.Scenario])
+		}
+		if r.Scenario == ScenarioLog {
+			checkLogRow(t, r, child, pg)
+			continue
 		}
 		if r.Seconds <= 0 || r.PerSecond <= 0 {
 			t.Errorf("%s: %.3f s, %.0f/s: want positive", r.Scenario, r.Seconds, r.PerSecond)
@@ -197,6 +203,59 @@ func checkReport(t *testing.T, rep Report, child bool) {
 	}
 }
 
+// checkLogRow checks the log scenario's row: every kind of page read
+// LogRequests times (each answer was checked by the scenario), a verdict on
+// the target, and no traffic at the receiver (hookd had nothing to send).
+func checkLogRow(t *testing.T, r Result, child, pg bool) {
+	t.Helper()
+	if r.Seconds <= 0 || r.PerSecond != 0 || r.TargetMet == nil {
+		t.Errorf("log: %.3f s, %.0f/s, target %v: want a duration, no rate, a verdict", r.Seconds, r.PerSecond, r.TargetMet)
+	}
+	if r.TLSHandshakes != 0 || r.HTTP1Requests+r.HTTP2Requests != 0 {
+		t.Errorf("log: the receiver saw %d handshakes and %d requests; hookd must send nothing", r.TLSHandshakes, r.HTTP1Requests+r.HTTP2Requests)
+	}
+	kinds := map[string]bool{}
+	for _, q := range r.LogQueries {
+		kinds[q.Kind] = true
+		if q.Requests != 5 || q.Latency.Max <= 0 || q.Latency.P50 > q.Latency.P99 {
+			t.Errorf("log: %s: %d requests, latency %+v", q.Kind, q.Requests, q.Latency)
+		}
+	}
+	// 3,000 deliveries: 150 pages in all, 2707 succeeded (136 pages), 143
+	// failed (8), 120 pending (6), 30 canceled (2).
+	for _, k := range []string{"all p1", "all p150", "succeeded p136", "failed p8", "pending p6", "canceled p2", "task"} {
+		if !kinds[k] {
+			t.Errorf("log: no %q among %v", k, kinds)
+		}
+	}
+	if child && (r.HookdCPU == nil || r.PeakRSSMiB <= 0) {
+		t.Errorf("log: hookd CPU %+v, RSS %.1f MiB", r.HookdCPU, r.PeakRSSMiB)
+	}
+	if pg && (r.PostgresCPU == nil || r.PostgresCPU.Processes == 0) {
+		t.Errorf("log: PostgreSQL CPU %+v", r.PostgresCPU)
+	}
+	if vacuumed := strings.Contains(r.Detail, "then VACUUM (ANALYZE)"); vacuumed != pg {
+		t.Errorf("log on %s: detail %q", map[bool]string{true: "PostgreSQL", false: "SQLite"}[pg], r.Detail)
+	}
+}
+
+// --log-no-vacuum reads the log as written on PostgreSQL, and says so.
+func TestLogWithoutVacuum(t *testing.T) {
+	url := os.Getenv(postgres.TestDatabaseEnv)
+	if url == "" {
+		t.Skipf("set %s to run it", postgres.TestDatabaseEnv)
+	}
+	opts := tinyOptions(t, url)
+	opts.Scenarios, opts.LogDeliveries, opts.LogRequests, opts.LogNoVacuum = []string{ScenarioLog}, 500, 2, true
+	rep, err := Run(t.Context(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != 1 || !strings.Contains(rep.Results[0].Detail, "not vacuumed") || !rep.Settings.LogNoVacuum {
+		t.Errorf("results %+v", rep.Results)
+	}
+}
+
 // Every scenario, hookd as a child process (the default mode).
 func TestAllScenariosChild(t *testing.T) {
 	stores(t, func(t *testing.T, database string) {
@@ -234,7 +293,7 @@ func TestAllScenariosInProcess(t *testing.T) {
 			t.Errorf("mode %q", rep.Settings.Mode)
 		}
 		checkReport(t, rep, false)
-		backlog := rep.Results[len(rep.Results)-1]
+		backlog := rep.Results[slices.IndexFunc(rep.Results, func(r Result) bool { return r.Scenario == ScenarioBacklog })]
 		if _, err := os.Stat("/proc/self/status"); err == nil && backlog.PeakRSSMiB <= 0 {
 			t.Errorf("backlog: peak RSS %.1f MiB, want > 0", backlog.PeakRSSMiB)
 		}
@@ -328,6 +387,8 @@ func TestOptionsRefuseContradictions(t *testing.T) {
 		"negative events":        {Events: -1},
 		"unknown database":       {Database: "mysql://x"},
 		"batch beyond the limit": {Batch: maxIngestBatch + 1},
+		"log too small":          {LogDeliveries: minLogDeliveries - 1},
+		"negative log requests":  {LogRequests: -1},
 	} {
 		if err := o.Validate(); err == nil {
 			t.Errorf("%s: accepted", name)

@@ -105,6 +105,11 @@ func startChild(ctx context.Context, env *environment, s storeSetup, opts hookdO
 	if err != nil {
 		return nil, fmt.Errorf("bootstrapping the team: %w", err)
 	}
+	if opts.prepare != nil {
+		if err := opts.prepare(ctx, s, team); err != nil {
+			return nil, err
+		}
+	}
 	for attempt := 1; ; attempt++ {
 		h, early, err := startServe(ctx, env, s, opts)
 		if err == nil {

@@ -12,7 +12,9 @@
 // temporary SQLite directory, or a fresh PostgreSQL schema named in the URL's
 // search_path), --allow-cidr 127.0.0.0/8 and --ca-file naming the
 // certificate of a local HTTPS receiver made for the run. The load generator
-// is an ordinary HTTP client of the ingest API.
+// is an ordinary HTTP client of the ingest API. The one exception is the
+// log scenario's million deliveries: they are written through the store
+// before hookd opens it, then read back through hookd's API.
 //
 // The receiver is the referee: it verifies the signature of every request
 // against the secret the API returned for that endpoint, counts unique

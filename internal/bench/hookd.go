@@ -32,6 +32,10 @@ import (
 type hookdOptions struct {
 	deliveryTimeout time.Duration
 	perWebhook      int
+	// prepare, when set, writes into the store after the team and its admin
+	// exist and before hookd opens it (on SQLite `hookd serve` holds the
+	// store exclusively, so prepare must have closed it when it returns).
+	prepare func(ctx context.Context, s storeSetup, team uuid.UUID) error
 }
 
 // hookd is one hookd under test, on a fresh store, with one team and an
@@ -166,6 +170,11 @@ func startInProcess(ctx context.Context, env *environment, s storeSetup, opts ho
 	user := uuid.Must(uuid.NewV7())
 	if h.team, err = bootstrap(ctx, cfg, user); err != nil {
 		return nil, err
+	}
+	if opts.prepare != nil {
+		if err := opts.prepare(ctx, s, h.team); err != nil {
+			return nil, err
+		}
 	}
 	if h.token, err = auth.MintHS256([]byte(s.jwtSecret), user, 24*time.Hour, "", "", time.Now()); err != nil {
 		return nil, err

@@ -78,6 +78,7 @@ type TableWriter struct {
 	w        io.Writer
 	postgres bool
 	child    bool
+	sawLog   bool // a log row was printed: Close explains it
 	err      error
 }
 
@@ -156,15 +157,18 @@ func (t *TableWriter) Row(r Result) error {
 	lat := func(l Latency) string {
 		return dash(l != (Latency{}), fmt.Sprintf("%.1f/%.1f/%.1f/%.1f", l.P50, l.P90, l.P99, l.Max))
 	}
+	// A row without a delivery rate (log: its deliveries are the log it
+	// reads) has no per-delivery figures either.
+	rate := r.PerSecond > 0
 	hookdCPU, pg, cpuSecs := "-", "-", "-"
 	if r.HookdCPU != nil {
-		hookdCPU = fmt.Sprintf("%.0f", r.HookdCPU.MicrosPerDelivery)
+		hookdCPU = dash(rate, fmt.Sprintf("%.0f", r.HookdCPU.MicrosPerDelivery))
 		cpuSecs = fmt.Sprintf("%.2f", r.HookdCPU.Seconds)
 	}
 	if r.PostgresCPU != nil {
 		cpuSecs += fmt.Sprintf("/%.2f", r.PostgresCPU.Seconds)
 	}
-	if r.PostgresCPU != nil {
+	if r.PostgresCPU != nil && rate {
 		own := "?"
 		if r.PostgresHookdBackendsCPU != nil {
 			own = fmt.Sprintf("%.0f", r.PostgresHookdBackendsCPU.MicrosPerDelivery)
@@ -189,7 +193,7 @@ func (t *TableWriter) Row(r Result) error {
 		target = r.Target + ": " + verdict + "; "
 	}
 	cells := []string{
-		r.Scenario, strconv.FormatInt(r.Deliveries, 10), fmt.Sprintf("%.2f", r.Seconds), fmt.Sprintf("%.0f", r.PerSecond),
+		r.Scenario, strconv.FormatInt(r.Deliveries, 10), fmt.Sprintf("%.2f", r.Seconds), dash(rate, fmt.Sprintf("%.0f", r.PerSecond)),
 		dash(r.Ratio > 0, fmt.Sprintf("%.2f", r.Ratio)),
 		hookdCPU, pg, cpuSecs, lat(r.Latency), lat(r.LatencyFromCall),
 		dash(r.PeakRSSMiB > 0, fmt.Sprintf("%.0f", r.PeakRSSMiB)),
@@ -201,6 +205,11 @@ func (t *TableWriter) Row(r Result) error {
 	t.line(cells)
 	if r.Duplicates > 0 {
 		t.printf("  (%s: %d duplicate deliveries received)\n", r.Scenario, r.Duplicates)
+	}
+	t.sawLog = t.sawLog || len(r.LogQueries) > 0
+	for _, q := range r.LogQueries {
+		t.printf("  %s %-16s total_count %-9d %d requests, ms p50/p90/p99/max %.1f/%.1f/%.1f/%.1f\n",
+			r.Scenario, q.Kind, q.TotalCount, q.Requests, q.Latency.P50, q.Latency.P90, q.Latency.P99, q.Latency.Max)
 	}
 	return t.err
 }
@@ -214,6 +223,9 @@ func (t *TableWriter) Close() error {
 	}
 	if t.postgres {
 		t.printf("PG all: every process named postgres on the machine, other clients of the cluster included (processes born in the phase count fully, those that exited in it are lost); own: the backends of hookd's connections.\n")
+	}
+	if t.sawLog {
+		t.printf("log: DELIVERIES is the size of the log read, SECONDS and CPU s the reading of its pages (one client, the kinds in turn); each kind's request→answer latency is on the lines below the row.\n")
 	}
 	t.printf("TLS hs/1k: TLS handshakes at the receiver per 1,000 unique deliveries in the scenario; HTTP: the versions requests arrived over.\n")
 	return t.err

@@ -27,12 +27,13 @@ const (
 	ScenarioFanout        = "fanout"
 	ScenarioIsolation     = "isolation"
 	ScenarioBacklog       = "backlog"
+	ScenarioLog           = "log"
 )
 
 // Scenarios lists every scenario in run order.
 var Scenarios = []string{
 	ScenarioCeiling, ScenarioThroughput, ScenarioFanout8, ScenarioIngestSingle, ScenarioLatency,
-	ScenarioLatencySingle, ScenarioFanout, ScenarioIsolation, ScenarioBacklog,
+	ScenarioLatencySingle, ScenarioFanout, ScenarioIsolation, ScenarioBacklog, ScenarioLog,
 }
 
 // Options configures Run. Zero values take the documented defaults.
@@ -51,13 +52,18 @@ type Options struct {
 	HookdBin string
 	// ReceiverHTTP is ReceiverHTTP2 (default: HTTP/2 offered, HTTP/1.1
 	// accepted) or ReceiverHTTP11 (HTTP/1.1 only).
-	ReceiverHTTP      string
-	Events            int           // throughput, fanout8, ingest-single and ceiling deliveries (default 100,000)
-	Rate              float64       // latency, latency-single: events per second (default 1,000)
-	Duration          time.Duration // latency, latency-single: how long (default 30s)
-	Webhooks          int           // fanout: webhooks (default 1,000)
-	IsolationEvents   int           // isolation: events per run, each to 10 webhooks (default 10,000)
-	BacklogEvents     int           // backlog: deliveries queued (default 1,000,000)
+	ReceiverHTTP    string
+	Events          int           // throughput, fanout8, ingest-single and ceiling deliveries (default 100,000)
+	Rate            float64       // latency, latency-single: events per second (default 1,000)
+	Duration        time.Duration // latency, latency-single: how long (default 30s)
+	Webhooks        int           // fanout: webhooks (default 1,000)
+	IsolationEvents int           // isolation: events per run, each to 10 webhooks (default 10,000)
+	BacklogEvents   int           // backlog: deliveries queued (default 1,000,000)
+	LogDeliveries   int           // log: deliveries in the webhook's log (default 1,000,000; at least 100)
+	LogRequests     int           // log: requests per kind of page (default 200)
+	// LogNoVacuum: on PostgreSQL, read the log as written, without the
+	// VACUUM (ANALYZE) that stands in for autovacuum after writing it.
+	LogNoVacuum       bool
 	Concurrency       int           // attempts in flight per webhook, and the ceiling's clients (default 16)
 	Batch             int           // events per ingest request (default 500)
 	IngestConcurrency int           // ingest requests in flight (default 4)
@@ -82,6 +88,8 @@ const (
 	DefaultWebhooks        = 1000
 	DefaultIsolationEvents = 10_000
 	DefaultBacklogEvents   = 1_000_000
+	DefaultLogDeliveries   = 1_000_000
+	DefaultLogRequests     = 200
 	DefaultConcurrency     = 16
 	DefaultBatch           = 500
 	DefaultIngestConc      = 4
@@ -109,6 +117,8 @@ func (o *Options) fill() error {
 	def(&o.Webhooks, DefaultWebhooks)
 	def(&o.IsolationEvents, DefaultIsolationEvents)
 	def(&o.BacklogEvents, DefaultBacklogEvents)
+	def(&o.LogDeliveries, DefaultLogDeliveries)
+	def(&o.LogRequests, DefaultLogRequests)
 	def(&o.Concurrency, DefaultConcurrency)
 	def(&o.Batch, DefaultBatch)
 	def(&o.IngestConcurrency, DefaultIngestConc)
@@ -126,8 +136,10 @@ func (o *Options) fill() error {
 	}
 	switch {
 	case o.Events < 0, o.Webhooks < 0, o.IsolationEvents < 0, o.BacklogEvents < 0, o.Concurrency < 0,
-		o.Batch < 0, o.IngestConcurrency < 0, o.Rate < 0, o.Duration < 0, o.Timeout < 0:
+		o.Batch < 0, o.IngestConcurrency < 0, o.Rate < 0, o.Duration < 0, o.Timeout < 0, o.LogRequests < 0:
 		return errors.New("bench: sizes, rates and durations must not be negative")
+	case o.LogDeliveries < minLogDeliveries:
+		return fmt.Errorf("bench: the log scenario needs at least %d deliveries", minLogDeliveries)
 	case o.Batch > maxIngestBatch:
 		return fmt.Errorf("bench: at most %d events per ingest batch", maxIngestBatch)
 	case o.ReceiverHTTP != ReceiverHTTP2 && o.ReceiverHTTP != ReceiverHTTP11:
@@ -224,6 +236,9 @@ type Settings struct {
 	Webhooks          int     `json:"fanout_webhooks"`
 	IsolationEvents   int     `json:"isolation_events"`
 	BacklogEvents     int     `json:"backlog_events"`
+	LogDeliveries     int     `json:"log_deliveries"`
+	LogRequests       int     `json:"log_requests_per_kind"`
+	LogNoVacuum       bool    `json:"log_no_vacuum,omitempty"`
 	Concurrency       int     `json:"per_webhook_concurrency"`
 	Workers           int     `json:"workers"`
 	Batch             int     `json:"ingest_batch"`
@@ -264,6 +279,8 @@ type Result struct {
 	Target            string  `json:"target,omitempty"`
 	TargetMet         *bool   `json:"target_met,omitempty"`
 	Detail            string  `json:"detail,omitempty"`
+	// LogQueries: the log scenario's figures per kind of page.
+	LogQueries []LogQuery `json:"log_queries,omitempty"`
 }
 
 // environment is what every scenario of a run shares.
@@ -305,7 +322,8 @@ func Run(ctx context.Context, opts Options) (rep Report, err error) {
 	rep = Report{Machine: describeMachine(), Store: "sqlite", Settings: Settings{
 		Mode: "child", HookdBin: opts.HookdBin, ReceiverHTTP: opts.ReceiverHTTP,
 		Events: opts.Events, Rate: opts.Rate, DurationSeconds: opts.Duration.Seconds(), Webhooks: opts.Webhooks,
-		IsolationEvents: opts.IsolationEvents, BacklogEvents: opts.BacklogEvents, Concurrency: opts.Concurrency,
+		IsolationEvents: opts.IsolationEvents, BacklogEvents: opts.BacklogEvents, LogDeliveries: opts.LogDeliveries,
+		LogRequests: opts.LogRequests, LogNoVacuum: opts.LogNoVacuum, Concurrency: opts.Concurrency,
 		Workers: workers, Batch: opts.Batch, IngestConcurrency: opts.IngestConcurrency, SingleClients: singleIngestClients,
 	}}
 	if opts.InProcess {
@@ -416,6 +434,8 @@ func (env *environment) runOne(ctx context.Context, name string, clients int) (R
 		res, err = env.runIsolation(ctx)
 	case ScenarioBacklog:
 		res, err = env.runBacklog(ctx)
+	case ScenarioLog:
+		res, err = env.runLog(ctx)
 	}
 	if perr := stopProfile(); err == nil {
 		err = perr

@@ -15,10 +15,12 @@ const deliveryColumns = `d.id, d.event_id, d.webhook_id, d.team_id, d.event_type
 
 // ListDeliveries reads the webhook check, the count and the page in one
 // read transaction, so the total matches the rows. The total comes from
-// delivery_counts; a page is read from the log index, newest first (id
-// order: UUIDv7), one status's range or the four merged, so neither depends
-// on the size of the log beyond the page's offset. A task filter starts from
-// the task's events instead (a handful of rows).
+// delivery_counts; a page's ids are read from the log index alone, newest
+// first (id order: UUIDv7), one status's range or the four merged, and only
+// the page's rows are then read from the table, so neither depends on the
+// size of the log beyond the page's offset, and the offset costs index
+// entries, not rows. A task filter starts from the task's events instead (a
+// handful of rows).
 func (s *Store) ListDeliveries(ctx context.Context, teamID, webhookID uuid.UUID, f store.DeliveryFilter, p store.Page) ([]store.Delivery, int, error) {
 	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -53,15 +55,14 @@ func (s *Store) ListDeliveries(ctx context.Context, teamID, webhookID uuid.UUID,
 			return nil, 0, err
 		}
 		args = []any{blob(webhookID), f.Status}
-		query = `SELECT ` + deliveryColumns + ` FROM deliveries d INDEXED BY deliveries_log
-			WHERE d.webhook_id = ?1 AND d.status = ?2 ORDER BY d.id DESC LIMIT ?3 OFFSET ?4`
+		query = statusPage
 	default:
 		if err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(n), 0) FROM delivery_counts WHERE webhook_id = ?`,
 			blob(webhookID)).Scan(&total); err != nil {
 			return nil, 0, err
 		}
 		args = []any{blob(webhookID)}
-		query = mergedLog + ` LIMIT ?2 OFFSET ?3`
+		query = mergedPage
 	}
 	out := []store.Delivery{}
 	if offset >= total || limit == 0 {
@@ -82,18 +83,34 @@ func (s *Store) ListDeliveries(ctx context.Context, teamID, webhookID uuid.UUID,
 	return out, total, rows.Err()
 }
 
-// mergedLog is the webhook's (?1) whole log newest first: the four status
-// ranges of the log index, each read in id order and merged (SQLite runs a
-// compound SELECT with ORDER BY as a merge of its ordered parts), so page
-// 500 reads about 10,000 index entries whatever the log's size.
+// statusPage is a page (?3 rows after ?4) of the webhook's (?1) deliveries
+// in one status (?2), newest first: the ids from the log index alone, then
+// those rows.
+const statusPage = `SELECT ` + deliveryColumns + ` FROM deliveries d WHERE d.id IN (
+	SELECT id FROM deliveries INDEXED BY deliveries_log
+	WHERE webhook_id = ?1 AND status = ?2 ORDER BY id DESC LIMIT ?3 OFFSET ?4)
+	ORDER BY d.id DESC`
+
+// mergedPage is a page (?2 rows after ?3) of the webhook's (?1) whole log,
+// newest first: the ids from mergedLog, then those rows.
+var mergedPage = `WITH page (id) AS (` + mergedLog + ` LIMIT ?2 OFFSET ?3)
+	SELECT ` + deliveryColumns + ` FROM page JOIN deliveries d ON d.id = page.id ORDER BY d.id DESC`
+
+// mergedLog is the ids of the webhook's (?1) whole log newest first: the
+// four status ranges of the log index, each read in id order and merged
+// (SQLite runs a compound SELECT with ORDER BY as a merge of its ordered
+// parts), so page 500 reads about 10,000 index entries whatever the log's
+// size. Ids only: the index covers them, so skipped entries cost no table
+// lookup (with the rows' columns, each of the 10,000 was a primary-key
+// search of the table, which made page 500 of a 1,000,000-row log ~5× slower).
 var mergedLog = func() string {
 	var b strings.Builder
 	for i, status := range store.Statuses {
 		if i > 0 {
 			b.WriteString(" UNION ALL ")
 		}
-		b.WriteString(`SELECT ` + deliveryColumns + ` FROM deliveries d INDEXED BY deliveries_log
-			WHERE d.webhook_id = ?1 AND d.status = '` + status + `'`)
+		b.WriteString(`SELECT id FROM deliveries INDEXED BY deliveries_log
+			WHERE webhook_id = ?1 AND status = '` + status + `'`)
 	}
 	b.WriteString(` ORDER BY 1 DESC`)
 	return b.String()
