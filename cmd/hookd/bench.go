@@ -13,8 +13,8 @@ import (
 )
 
 // bench runs `hookd bench`: an HTTPS receiver and a load generator in this
-// process, and hookd as a `hookd serve` child process (or, with --in-process
-// or --pprof, in this process), on fresh temporary stores (internal/bench
+// process, and hookd as a `hookd serve` child process (or, with
+// --in-process, in this process), on fresh temporary stores (internal/bench
 // does the work). Like the demo it reads no HOOKD_* variables, and it passes
 // none to the child: a benchmark must never touch a real deployment's store.
 func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -43,9 +43,9 @@ type Options struct {
 	// postgres:// URL: every hookd of the run gets a fresh schema there,
 	// dropped afterwards.
 	Database string
-	// InProcess runs hookd through app.Serve inside this process (the
-	// only mode that --pprof can profile) instead of as a `hookd serve`
-	// child process started from HookdBin.
+	// InProcess runs hookd through app.Serve inside this process instead
+	// of as a `hookd serve` child process started from HookdBin (hookd
+	// then shares the process's CPU figures with the receiver and the load).
 	InProcess bool
 	// HookdBin is the hookd binary the child mode runs; "" means this
 	// process's own executable.
