@@ -109,6 +109,10 @@ func ingestTx(ctx context.Context, tx pgx.Tx, channel string, items []*ingestIte
 	return results, nil
 }
 
+// eventsByTask finds the events already recorded for a round's tasks (the
+// ingest's idempotency), through the unique task_id index.
+const eventsByTask = `SELECT task_id, id, team_id, task_status, delivery_count FROM events WHERE task_id = ANY($1)`
+
 func readIngestState(ctx context.Context, tx pgx.Tx, items []*ingestItem) (map[uuid.UUID][]target, map[uuid.UUID]storedEvent, error) {
 	teamIDs := make([]uuid.UUID, 0, len(items))
 	taskIDs := make([]uuid.UUID, 0, len(items))
@@ -119,7 +123,7 @@ func readIngestState(ctx context.Context, tx pgx.Tx, items []*ingestItem) (map[u
 	b := &pgx.Batch{}
 	b.Queue(`SELECT id, team_id, url, secret_enc, events FROM webhooks
 		WHERE team_id = ANY($1) AND status = 'active' ORDER BY id FOR KEY SHARE`, uniq(teamIDs))
-	b.Queue(`SELECT task_id, id, team_id, task_status, delivery_count FROM events WHERE task_id = ANY($1)`, uniq(taskIDs))
+	b.Queue(eventsByTask, uniq(taskIDs))
 	br := tx.SendBatch(ctx, b)
 	defer br.Close()
 

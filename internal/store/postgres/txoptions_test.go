@@ -14,19 +14,19 @@ import (
 func TestOnlyOutcomeRoundsCommitAsync(t *testing.T) {
 	outcome := &writeCall{outcomes: []store.Outcome{{}}}
 	ingest := &writeCall{ingest: []*ingestItem{{}}}
-	if got := roundTxOptions([]*writeCall{outcome, ingest}); got.BeginQuery != "" {
-		t.Errorf("mixed round begins with %q, want the default BEGIN", got.BeginQuery)
+	if got := roundTxOptions([]*writeCall{outcome, ingest}); got != syncCommit {
+		t.Errorf("mixed round begins with %q, want %q (a flushed commit)", got.BeginQuery, syncCommit.BeginQuery)
 	}
-	if got := roundTxOptions([]*writeCall{ingest}); got.BeginQuery != "" {
-		t.Errorf("ingest round begins with %q, want the default BEGIN", got.BeginQuery)
+	if got := roundTxOptions([]*writeCall{ingest}); got != syncCommit {
+		t.Errorf("ingest round begins with %q, want %q (a flushed commit)", got.BeginQuery, syncCommit.BeginQuery)
 	}
 	if got := roundTxOptions([]*writeCall{outcome, outcome}); got != asyncCommit {
 		t.Errorf("outcome round begins with %q, want %q", got.BeginQuery, asyncCommit.BeginQuery)
 	}
 }
 
-// TestTxSettingsAreLocal: the lease transaction's setup and the outcome
-// rounds' begin query set what they promise inside their transaction and
+// TestTxSettingsAreLocal: the lease transaction's setup and the write
+// rounds' begin queries set what they promise inside their transaction and
 // leave the pooled connection as it was.
 func TestTxSettingsAreLocal(t *testing.T) {
 	s := TestStore(t)
@@ -66,15 +66,28 @@ func TestTxSettingsAreLocal(t *testing.T) {
 	}
 
 	err = pgx.BeginTxFunc(ctx, conn, asyncCommit, func(tx pgx.Tx) error {
-		if sync, sort := settings(tx); sync != "off" || sort != "on/on/on" {
-			t.Errorf("outcome round: synchronous_commit %s, enable_sort/enable_seqscan/jit %s; want off, on/on/on", sync, sort)
+		if sync, sort := settings(tx); sync != "off" || sort != "on/off/on" {
+			t.Errorf("outcome round: synchronous_commit %s, enable_sort/enable_seqscan/jit %s; want off, on/off/on", sync, sort)
 		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sync, _ := settings(conn); sync != "on" {
-		t.Errorf("after the outcome round: synchronous_commit %s, want on", sync)
+	if sync, sort := settings(conn); sync != "on" || sort != "on/on/on" {
+		t.Errorf("after the outcome round: synchronous_commit %s, enable_sort/enable_seqscan/jit %s; want on, on/on/on", sync, sort)
+	}
+
+	err = pgx.BeginTxFunc(ctx, conn, syncCommit, func(tx pgx.Tx) error {
+		if sync, sort := settings(tx); sync != "on" || sort != "on/off/on" {
+			t.Errorf("ingest round: synchronous_commit %s, enable_sort/enable_seqscan/jit %s; want on, on/off/on", sync, sort)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sync, sort := settings(conn); sync != "on" || sort != "on/on/on" {
+		t.Errorf("after the ingest round: synchronous_commit %s, enable_sort/enable_seqscan/jit %s; want on, on/on/on", sync, sort)
 	}
 }
