@@ -453,6 +453,9 @@ func (env *environment) runOne(ctx context.Context, name string, clients int) (R
 	if seen.BadSignatures > 0 || seen.Malformed > 0 {
 		return res, fmt.Errorf("the receiver saw %d bad signatures and %d malformed requests", seen.BadSignatures, seen.Malformed)
 	}
+	if t, ok := targetFor(name, env.postgresURL != ""); ok {
+		judge(&res, t, env.postgresURL != "")
+	}
 	return res, nil
 }
 
