@@ -44,11 +44,12 @@ func TestFastBatchTakesCommonShape(t *testing.T) {
 }
 
 // The allocation count proves every item took the fast path: the slow one
-// allocates some 40 times an item.
+// allocates some 40 times an item, the fast one once per value it copies
+// (task_output, and task_error or timestamp when present).
 func TestFastBatchAllocations(t *testing.T) {
 	// Under the race detector sync.Pool drops some of the scanners
 	// json.Valid returns to it, hence the margin.
-	if n := testing.AllocsPerRun(10, func() { _, _, _ = ParseBatch(benchBatch) }); n > 500 {
+	if n := testing.AllocsPerRun(10, func() { _, _, _ = ParseBatch(benchBatch) }); n > 3*500 {
 		t.Errorf("ParseBatch allocates %.0f times for 500 events; the fast path is not taken", n)
 	}
 }
