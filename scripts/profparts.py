@@ -32,6 +32,8 @@ for line in out.splitlines():
     elif cur is not None and line.strip():
         cur[1].append(line.strip())
 if cur: samples.append(cur)
+# A stack is joined leaf first: a pattern that spans frames names the
+# callee before the caller.
 S = r"internal/store/(sqlite|postgres)\."
 rules = [
     ("GC", r"runtime\.(gcBgMarkWorker|gcAssistAlloc|bgsweep|bgscavenge|gcDrain|markroot)"),
@@ -40,10 +42,10 @@ rules = [
     ("store: outcomes", S + r".*([Oo]utcome|Transition)"),
     ("store: commit", r"database/sql\.\(\*(Tx|DB|Conn)\)\.(Commit|Begin|BeginTx)|jackc/pgx/v5\..*\.(Commit|Begin|BeginTx)\b|pgx\.BeginTxFunc|sqlite\.\(\*Store\)\.setSynchronous"),
     ("store: other", r"internal/store/|modernc\.org/sqlite|jackc/pgx|database/sql"),
-    ("ingest: parse, validate, render", r"internal/ingest\.(Parse|parse|scan|Validate|validate|prepare|decode|\(\*source\))|internal/ingest\.\(\*Service\)\.Ingest(.|\n)*internal/payload\."),
-    ("signing + headers", r"webhooksig\.|delivery\.setHeaders|internal/payload\."),
+    ("ingest decoder (parse, validate, render)", r"internal/ingest\.(Parse|parse|scan|Validate|validate|prepare|decode|\(\*source\))|internal/payload\.(.|\n)*internal/ingest\.\(\*Service\)\.Ingest"),
+    ("signing and headers", r"webhooksig\.|delivery\.setHeaders|internal/payload\."),
     ("HTTPS client (TLS, HTTP)", r"net/http\.\(\*(Transport|persistConn|Client|http2clientStream|http2ClientConn|http2clientConnReadLoop|http2Transport)\)|net/http\.send\b|internal/delivery\.\(\*sender\)"),
-    ("engine (lanes, dispatch, completer)", r"internal/delivery\."),
+    ("engine (lanes, dispatcher, completer)", r"internal/delivery\."),
     ("API server (HTTP, handlers)", r"net/http\.\(\*conn\)\.serve|internal/api\.|net/http\.\(\*Server\)|internal/ingest\."),
     ("runtime, syscalls, other", r"."),
 ]
@@ -58,7 +60,7 @@ for v, st in samples:
             break
 total = sum(tot.values())
 for name, _ in rules:
-    print(f"{name:34s} {tot[name]/n:7.1f} µs/del  {100*tot[name]/total:5.1f} %")
-print(f"{'total in profile':34s} {total/n:7.1f} µs/del  ({total/1e6:.2f} s of samples)")
+    print(f"{name:42s} {tot[name]/n:7.1f} µs/del  {100*tot[name]/total:5.1f} %")
+print(f"{'total in profile':42s} {total/n:7.1f} µs/del  ({total/1e6:.2f} s of samples)")
 for k, v in unmatched.most_common(15):
     print(f"  {v/1e3:8.0f} ms  {k}")
