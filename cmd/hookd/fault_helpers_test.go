@@ -119,6 +119,22 @@ func createWebhookFor(t *testing.T, h *hookd, token, team, name, url, path strin
 	return created["id"].(string)
 }
 
+// waitLogSucceeded waits until every delivery in the webhook's log has
+// succeeded and returns how many there are; fewer than accepted (one per
+// accepted event) is an error: an accepted event left no delivery.
+func (e *faultEnv) waitLogSucceeded(t *testing.T, h *hookd, hookID string, accepted int) int {
+	t.Helper()
+	var total int
+	waitFor(t, "every delivery succeeded in the log", 30*time.Second, func() bool {
+		total = countDeliveries(t, h, e.token, e.team, hookID, "")
+		return countDeliveries(t, h, e.token, e.team, hookID, "succeeded") == total
+	})
+	if total < accepted {
+		t.Errorf("the log has %d deliveries for %d accepted events", total, accepted)
+	}
+	return total
+}
+
 // countDeliveries is the delivery log's total for a webhook and status
 // ("" for all).
 func countDeliveries(t *testing.T, h *hookd, token, team, hookID, status string) int {

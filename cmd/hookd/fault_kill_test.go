@@ -102,6 +102,21 @@ func resentAfter(rs []receipt, killAt time.Time) map[string]time.Duration {
 	return out
 }
 
+// worstResend is the longest time from the kill to the new attempt of a
+// delivery the kill cut; every cut delivery must have been sent again.
+func worstResend(t *testing.T, cut map[string]bool, resent map[string]time.Duration) time.Duration {
+	t.Helper()
+	var worst time.Duration
+	for d := range cut {
+		took, ok := resent[d]
+		if !ok {
+			t.Fatalf("delivery %s, cut by the kill, was not sent again", d)
+		}
+		worst = max(worst, took)
+	}
+	return worst
+}
+
 // TestFaultSecondServeRefused: one `hookd serve` per SQLite data directory.
 // A second one fails at start with a clear error naming the first one's
 // pid, while administration commands still work beside the server.
@@ -185,14 +200,7 @@ func TestFaultKillRestartResendsInFlight(t *testing.T) {
 			if len(stranded) != events {
 				t.Fatalf("%d of %d held attempts were cut by the kill", len(stranded), events)
 			}
-			var worst time.Duration
-			for d := range stranded {
-				took, ok := resent[d]
-				if !ok {
-					t.Fatalf("delivery %s was not sent again", d)
-				}
-				worst = max(worst, took)
-			}
+			worst := worstResend(t, stranded, resent)
 			if worst > recoveryBound {
 				t.Errorf("in-flight deliveries were sent again up to %v after the kill; the promise is %v", worst, recoveryBound)
 			}

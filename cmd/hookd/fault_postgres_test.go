@@ -52,14 +52,7 @@ func TestFaultPostgresTakeover(t *testing.T) {
 	if len(cut) == 0 {
 		t.Fatal("the killed process had no attempt in flight: the test proves nothing")
 	}
-	var worst time.Duration
-	for d := range cut {
-		took, ok := resent[d]
-		if !ok {
-			t.Fatalf("delivery %s, cut by the kill, was not sent again", d)
-		}
-		worst = max(worst, took)
-	}
+	worst := worstResend(t, cut, resent)
 	if worst > recoveryBound {
 		t.Errorf("the survivor took the killed process's deliveries over up to %v after the kill; the promise is %v", worst, recoveryBound)
 	}
@@ -128,39 +121,15 @@ func TestFaultPostgresSessionsTerminated(t *testing.T) {
 	waitFor(t, "every accepted event delivered", 30*time.Second, func() bool {
 		return len(missing(accepted, e.rcv.snapshot())) == 0
 	})
-	// How long after the database answered again (or after its acceptance,
-	// if later) each event reached the receiver.
-	first := map[string]time.Time{}
 	rs := e.rcv.snapshot()
-	for _, rc := range rs {
-		if _, ok := first[rc.task]; !ok || rc.at.Before(first[rc.task]) {
-			first[rc.task] = rc.at
-		}
-	}
-	var worst time.Duration
-	for task, at := range accepted {
-		from := at
-		for _, a := range answersAgain {
-			if a.After(from) && first[task].After(a) {
-				from = a
-			}
-		}
-		worst = max(worst, first[task].Sub(from))
-	}
+	worst := worstAfterAnswer(accepted, answersAgain, rs)
 	if worst > recoveryBound {
 		t.Errorf("an accepted event was delivered %v after the database answered again; the promise is %v", worst, recoveryBound)
 	}
 	if !h.alive() {
 		t.Fatal("hookd exited")
 	}
-	var total int
-	waitFor(t, "every delivery succeeded in the log", 30*time.Second, func() bool {
-		total = countDeliveries(t, h, e.token, e.team, hookID, "")
-		return countDeliveries(t, h, e.token, e.team, hookID, "succeeded") == total
-	})
-	if total < len(accepted) {
-		t.Errorf("the log has %d deliveries for %d accepted events", total, len(accepted))
-	}
+	total := e.waitLogSucceeded(t, h, hookID, len(accepted))
 	if bad := e.rcv.badSignatures(); bad != 0 {
 		t.Errorf("%d bad signatures", bad)
 	}
@@ -314,35 +283,11 @@ func TestFaultPostgresUnreachable(t *testing.T) {
 		return len(missing(accepted, e.rcv.snapshot())) == 0
 	})
 	rs := e.rcv.snapshot()
-	first := map[string]time.Time{}
-	for _, rc := range rs {
-		if rc.status == http.StatusOK {
-			if at, ok := first[rc.task]; !ok || rc.at.Before(at) {
-				first[rc.task] = rc.at
-			}
-		}
-	}
-	var worst time.Duration
-	for task, at := range accepted {
-		from := at
-		for _, a := range answersAgain {
-			if a.After(from) && first[task].After(a) {
-				from = a
-			}
-		}
-		worst = max(worst, first[task].Sub(from))
-	}
+	worst := worstAfterAnswer(accepted, answersAgain, rs)
 	if worst > recoveryBound {
 		t.Errorf("an accepted event was delivered %v after the database answered again; the promise is %v", worst, recoveryBound)
 	}
-	var total int
-	waitFor(t, "every delivery succeeded in the log", 30*time.Second, func() bool {
-		total = countDeliveries(t, h, e.token, e.team, hookID, "")
-		return countDeliveries(t, h, e.token, e.team, hookID, "succeeded") == total
-	})
-	if total < len(accepted) {
-		t.Errorf("the log has %d deliveries for %d accepted events", total, len(accepted))
-	}
+	total := e.waitLogSucceeded(t, h, hookID, len(accepted))
 	lost := metric(t, h, "hookd_delivery_owner_identities_lost_total", "")
 	if lost < float64(rounds) {
 		t.Errorf("hookd_delivery_owner_identities_lost_total = %v after %d outages longer than the fence", lost, rounds)
@@ -362,4 +307,29 @@ func TestFaultPostgresUnreachable(t *testing.T) {
 	if err := h.stop(); err != nil {
 		t.Fatalf("exit: %v", err)
 	}
+}
+
+// worstAfterAnswer is the longest time from the database answering again
+// (the last of answersAgain before the event's first successful receipt),
+// or from the event's acceptance if that came later, to that receipt.
+func worstAfterAnswer(accepted map[string]time.Time, answersAgain []time.Time, rs []receipt) time.Duration {
+	first := map[string]time.Time{}
+	for _, rc := range rs {
+		if rc.status == http.StatusOK {
+			if at, ok := first[rc.task]; !ok || rc.at.Before(at) {
+				first[rc.task] = rc.at
+			}
+		}
+	}
+	var worst time.Duration
+	for task, at := range accepted {
+		from := at
+		for _, a := range answersAgain {
+			if a.After(from) && first[task].After(a) {
+				from = a
+			}
+		}
+		worst = max(worst, first[task].Sub(from))
+	}
+	return worst
 }

@@ -33,6 +33,19 @@ func MinID(at time.Time) uuid.UUID {
 	return id
 }
 
+// IDAfter is the smallest id after id in byte order: a cursor that resumes
+// at (time, IDAfter(id)) inclusive resumes just after the row it stopped at.
+// The largest id wraps to zero; a UUIDv7 is never that large.
+func IDAfter(id uuid.UUID) uuid.UUID {
+	for i := len(id) - 1; i >= 0; i-- {
+		id[i]++
+		if id[i] != 0 {
+			return id
+		}
+	}
+	return id
+}
+
 func setMillis(id *uuid.UUID, at time.Time) {
 	ms := at.UnixMilli()
 	if ms < 0 {

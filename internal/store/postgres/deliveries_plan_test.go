@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -29,29 +28,7 @@ func logPlan(t *testing.T, s *Store, logIndexPage bool, sql string, args ...any)
 	if err := conn.QueryRow(t.Context(), `EXPLAIN (FORMAT JSON) `+sql, args...).Scan(&plan); err != nil {
 		t.Fatal(err)
 	}
-	var nodes []string
-	var walk func(any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case map[string]any:
-			if n, ok := v["Node Type"].(string); ok {
-				nodes = append(nodes, n+" "+str(v["Index Name"])+str(v["Relation Name"]))
-			}
-			for _, c := range v {
-				walk(c)
-			}
-		case []any:
-			for _, c := range v {
-				walk(c)
-			}
-		}
-	}
-	var doc any
-	if err := json.Unmarshal(plan, &doc); err != nil {
-		t.Fatal(err)
-	}
-	walk(doc)
-	return strings.Join(nodes, "; ")
+	return planNodes(t, plan)
 }
 
 // TestLogPagesReadTheLogIndex: a log whose newest deliveries are pending

@@ -121,6 +121,17 @@ func TestCandidatePlanIgnoresStaleStatistics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	joined := planNodes(t, plan)
+	if !strings.Contains(joined, "Index Scan deliveries_queue") || strings.Contains(joined, "Sort") ||
+		strings.Contains(joined, "Seq Scan deliveries") || strings.Contains(joined, "Bitmap") {
+		t.Fatalf("candidate plan: %s; want an ordered walk of deliveries_queue", joined)
+	}
+}
+
+// planNodes lists the nodes of an EXPLAIN (FORMAT JSON) plan as
+// "<node type> <index><relation>" strings joined by "; ".
+func planNodes(t *testing.T, plan []byte) string {
+	t.Helper()
 	var nodes []string
 	var walk func(any)
 	walk = func(v any) {
@@ -143,11 +154,7 @@ func TestCandidatePlanIgnoresStaleStatistics(t *testing.T) {
 		t.Fatal(err)
 	}
 	walk(doc)
-	joined := strings.Join(nodes, "; ")
-	if !strings.Contains(joined, "Index Scan deliveries_queue") || strings.Contains(joined, "Sort") ||
-		strings.Contains(joined, "Seq Scan deliveries") || strings.Contains(joined, "Bitmap") {
-		t.Fatalf("candidate plan: %s; want an ordered walk of deliveries_queue", joined)
-	}
+	return strings.Join(nodes, "; ")
 }
 
 func str(v any) string {

@@ -158,7 +158,7 @@ func (s *Store) convertOne(ctx context.Context, now time.Time, limit int) (n int
 					}
 					ids, events, types = append(ids, newID), append(events, event), append(types, eventType)
 					byType[eventType]++
-					curAt, curID = at, nextID(row) // resume just after this row
+					curAt, curID = at, store.IDAfter(row) // resume just after this row
 					return nil
 				}); err != nil {
 					return err
@@ -195,16 +195,4 @@ func (s *Store) convertOne(ctx context.Context, now time.Time, limit int) (n int
 		s.obs.DeliveriesCreated(store.SourceRecover, eventType, k)
 	}
 	return n, found, nil
-}
-
-// nextID is the smallest id after id in byte order: the cursor resumes at
-// (completed_at, nextID) inclusive, that is just after the row it stopped at.
-func nextID(id uuid.UUID) uuid.UUID {
-	for i := len(id) - 1; i >= 0; i-- {
-		id[i]++
-		if id[i] != 0 {
-			return id
-		}
-	}
-	return id
 }

@@ -204,7 +204,7 @@ func convertOne(w *wtx, now time.Time, limit int, byType map[string]int) (n int,
 				return 0, true, err
 			}
 			// The cursor is the next position: just after this row.
-			curAt, curID = f.completedAt, nextID(f.id)
+			curAt, curID = f.completedAt, store.IDAfter(f.id)
 			byType[f.eventType]++
 			n++
 		}
@@ -222,16 +222,4 @@ func convertOne(w *wtx, now time.Time, limit int, byType map[string]int) (n int,
 	_, err = w.exec(`UPDATE recoveries SET converted = converted + ?, cursor_completed_at = ?, cursor_id = ? WHERE id = ?`,
 		n, curAt, blob(curID), blob(id))
 	return n, true, err
-}
-
-// nextID is the smallest id after id in byte order: the cursor resumes at
-// (completed_at, nextID) inclusive, that is just after the row it stopped at.
-func nextID(id uuid.UUID) uuid.UUID {
-	for i := len(id) - 1; i >= 0; i-- {
-		id[i]++
-		if id[i] != 0 {
-			return id
-		}
-	}
-	return id // the largest id wrapped: never a UUIDv7
 }
