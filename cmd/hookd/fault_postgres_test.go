@@ -118,14 +118,7 @@ func TestFaultPostgresSessionsTerminated(t *testing.T) {
 	stop()
 
 	accepted := ld.acceptedTasks()
-	waitFor(t, "every accepted event delivered", 30*time.Second, func() bool {
-		return len(missing(accepted, e.rcv.snapshot())) == 0
-	})
-	rs := e.rcv.snapshot()
-	worst := worstAfterAnswer(accepted, answersAgain, rs)
-	if worst > recoveryBound {
-		t.Errorf("an accepted event was delivered %v after the database answered again; the promise is %v", worst, recoveryBound)
-	}
+	rs, worst := e.deliveredAfterOutages(t, accepted, answersAgain)
 	if !h.alive() {
 		t.Fatal("hookd exited")
 	}
@@ -279,14 +272,7 @@ func TestFaultPostgresUnreachable(t *testing.T) {
 	}
 
 	accepted := ld.acceptedTasks()
-	waitFor(t, "every accepted event delivered", 30*time.Second, func() bool {
-		return len(missing(accepted, e.rcv.snapshot())) == 0
-	})
-	rs := e.rcv.snapshot()
-	worst := worstAfterAnswer(accepted, answersAgain, rs)
-	if worst > recoveryBound {
-		t.Errorf("an accepted event was delivered %v after the database answered again; the promise is %v", worst, recoveryBound)
-	}
+	rs, worst := e.deliveredAfterOutages(t, accepted, answersAgain)
 	total := e.waitLogSucceeded(t, h, hookID, len(accepted))
 	lost := metric(t, h, "hookd_delivery_owner_identities_lost_total", "")
 	if lost < float64(rounds) {
@@ -309,10 +295,17 @@ func TestFaultPostgresUnreachable(t *testing.T) {
 	}
 }
 
-// worstAfterAnswer is the longest time from the database answering again
-// (the last of answersAgain before the event's first successful receipt),
-// or from the event's acceptance if that came later, to that receipt.
-func worstAfterAnswer(accepted map[string]time.Time, answersAgain []time.Time, rs []receipt) time.Duration {
+// deliveredAfterOutages waits until every accepted event reached the
+// receiver and checks the promise: each was delivered within
+// recoveryBound of the database answering again (the last of answersAgain
+// before its first successful receipt), or of its acceptance if that came
+// later. It returns the receipts and the worst such time.
+func (e *faultEnv) deliveredAfterOutages(t *testing.T, accepted map[string]time.Time, answersAgain []time.Time) ([]receipt, time.Duration) {
+	t.Helper()
+	waitFor(t, "every accepted event delivered", 30*time.Second, func() bool {
+		return len(missing(accepted, e.rcv.snapshot())) == 0
+	})
+	rs := e.rcv.snapshot()
 	first := map[string]time.Time{}
 	for _, rc := range rs {
 		if rc.status == http.StatusOK {
@@ -331,5 +324,8 @@ func worstAfterAnswer(accepted map[string]time.Time, answersAgain []time.Time, r
 		}
 		worst = max(worst, first[task].Sub(from))
 	}
-	return worst
+	if worst > recoveryBound {
+		t.Errorf("an accepted event was delivered %v after the database answered again; the promise is %v", worst, recoveryBound)
+	}
+	return rs, worst
 }
